@@ -1,0 +1,21 @@
+# The README's two commands are `make run` (set-up + main job) and `make test` (set-up + tests).
+PY ?= python3
+SCALE ?= cpu
+
+.PHONY: setup run test smoke lint
+
+setup:  ## install the package, the pinned torch pair and the pipeline tools
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e ".[dev,pipeline]"
+
+run: setup  ## the whole DAG at the scale that finishes on a 2-core CPU machine (about an hour)
+	snakemake --cores all --config scale=$(SCALE)
+
+test: setup  ## unit tests + a smoke run of the whole DAG
+	$(PY) -m pytest -q
+
+smoke: setup
+	snakemake --cores all --config scale=smoke
+
+lint:
+	snakemake --lint

@@ -1,0 +1,9 @@
+"""DiffSem: diffusion-aided task-oriented semantic communication under model-inversion attack.
+
+The package is split so that the maths knows nothing about networks and networks know nothing
+about the maths: ``schedule`` (Eqs. 9-13), ``channel`` (power normalisation, AWGN),
+``self_noising`` (Eqs. 17, 19-24), ``sampler`` (DDIM, Eq. 16), ``models/*`` (Tables I-III) and
+``receiver`` composes them into the Classifier / DiffSem / E-DiffSem receivers (Alg. 2).
+"""
+
+__version__ = "0.1.0"

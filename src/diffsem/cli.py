@@ -1,0 +1,99 @@
+"""Command-line entry points: one subcommand per pipeline stage (`diffsem <stage> --dataset mnist`).
+
+Every command validates params.yaml and its inputs first; any known problem ends with a one-line
+``diffsem: error: ...`` on stderr and exit status 2, before long work starts and without output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .config import ConfigError, load_config
+
+STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "finetune", "evaluate", "figures",
+          "check-config"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="diffsem", description=__doc__.splitlines()[0])
+    p.add_argument("stage", choices=STAGES)
+    p.add_argument("--params", default="params.yaml", help="path to params.yaml")
+    p.add_argument("--scale", default=None, help="override params.yaml's `scale` (smoke|cpu|paper)")
+    p.add_argument("--dataset", default=None, help="dataset name (one of params.yaml's `datasets`)")
+    p.add_argument("--root", default=".", help="project root holding data/, models/, reports/")
+    p.add_argument("--variant", choices=["uncond", "cond"], help="train-diffusion: DiffSem (uncond) or E-DiffSem (cond)")
+    p.add_argument("--system", choices=["diffsem", "e-diffsem"], help="finetune: which receiver")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:n]")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = all cores available)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .data import DataError
+    from .io import CheckpointError
+    from .training import TrainingError
+
+    try:
+        return _run(args)
+    except (ConfigError, DataError, CheckpointError, TrainingError, ValueError) as exc:
+        print(f"diffsem: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    cfg = load_config(args.params, args.scale)
+    if args.stage == "check-config":
+        print(f"params ok: scale={cfg.scale}, datasets={','.join(cfg.datasets)}")
+        return 0
+    from .models import get_spec
+
+    ds = args.dataset or cfg.datasets[0]
+    get_spec(ds)
+    if ds not in cfg.datasets:
+        raise ConfigError(f"params: dataset {ds!r} is not in params.yaml's datasets {list(cfg.datasets)}")
+    if args.stage == "train-diffusion" and not args.variant:
+        raise ValueError("train-diffusion needs --variant uncond|cond")
+    if args.stage == "finetune" and not args.system:
+        raise ValueError("finetune needs --system diffsem|e-diffsem")
+
+    from . import stages
+    from .runtime import pick_device, seed_everything, setup_threads
+
+    setup_threads(args.threads)
+    seed_everything(cfg.seed)
+    device = pick_device(args.device)
+    paths = stages.Paths(Path(args.root), ds)
+    t0 = time.time()
+    print(f"diffsem {args.stage} dataset={ds} scale={cfg.scale} device={device}", flush=True)
+    if args.stage == "data":
+        s = stages.stage_data(cfg, paths)
+        print(f"split: {s['counts']}")
+    elif args.stage == "train-jscc":
+        stages.stage_jscc(cfg, paths, device)
+    elif args.stage == "train-diffusion":
+        stages.stage_diffusion(cfg, paths, args.variant, device)
+    elif args.stage == "train-adversary":
+        stages.stage_adversary(cfg, paths, device)
+    elif args.stage == "train-strong":
+        stages.stage_strong(cfg, paths, device)
+    elif args.stage == "finetune":
+        stages.stage_finetune(cfg, paths, args.system, device)
+    elif args.stage == "evaluate":
+        from .evaluate import stage_evaluate
+
+        stage_evaluate(cfg, paths, device)
+    elif args.stage == "figures":
+        from .figures import make_all
+
+        for p in make_all(paths.metrics_csv, paths.samples, stages.schedule_of(cfg), cfg.eval.snr_db, paths.figures):
+            print(f"wrote {p}")
+    print(f"diffsem {args.stage} done in {time.time() - t0:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

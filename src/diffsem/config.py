@@ -1,0 +1,255 @@
+"""The one typed configuration, built from params.yaml.
+
+``load_config(path, scale=None)`` validates the raw YAML against
+``workflow/schemas/params.schema.yaml`` (the same schema Snakemake validates with), merges the
+selected ``scales.<scale>`` preset over the base sections, runs the cross-field checks a schema cannot
+express (T' <= T, ...) and returns frozen dataclasses.  Every problem is a ``ConfigError`` whose
+message is one line naming the key, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "params.schema.yaml"
+SCHEMA_VERSION = 1
+
+
+class ConfigError(ValueError):
+    """A bad value in params.yaml (one-line message)."""
+
+
+@dataclass(frozen=True)
+class DataCfg:
+    mirror: str
+    download_root: str
+    adversary_fraction: float
+    train_subset: int
+    n_eval: int
+
+
+@dataclass(frozen=True)
+class ScheduleCfg:
+    T: int
+    beta_start: float
+    beta_end: float
+
+
+@dataclass(frozen=True)
+class ChannelCfg:
+    train_snr_db: float
+    quantize_t2: bool
+
+
+@dataclass(frozen=True)
+class JsccCfg:
+    epochs: int
+    batch_size: int
+    lr: float
+    t_max: int
+
+
+@dataclass(frozen=True)
+class DiffusionCfg:
+    epochs: int
+    batch_size: int
+    lr: float
+    n_feat: int
+    p_uncond: float
+
+
+@dataclass(frozen=True)
+class SamplerCfg:
+    max_steps: int
+    ediffsem_max_iters: int
+
+
+@dataclass(frozen=True)
+class TrainCfg:
+    epochs: int
+    batch_size: int
+    lr: float
+
+
+@dataclass(frozen=True)
+class FinetuneCfg:
+    t_values: tuple[int, ...]
+    n_per_t: int
+    epochs: int
+    batch_size: int
+    lr: float
+
+
+@dataclass(frozen=True)
+class EvalCfg:
+    snr_db: float
+    t_grid: tuple[int, ...]
+    fig8_snrs: tuple[float, ...]
+    fig8_t_grid: tuple[int, ...]
+    fig6_t: tuple[int, ...]
+    seeds: tuple[int, ...]
+    batch_size: int
+
+    def grid_points(self) -> list[tuple[int, float]]:
+        """All (t, snr_db) points the evaluation covers: Fig. 4's grid plus Fig. 8's."""
+        pts = [(t, float(self.snr_db)) for t in self.t_grid]
+        pts += [(t, float(s)) for s in self.fig8_snrs for t in self.fig8_t_grid]
+        seen: dict[tuple[int, float], None] = {}
+        for p in pts:
+            seen.setdefault(p, None)
+        return list(seen)
+
+    def attacker_points(self) -> list[tuple[int, float]]:
+        """Grid points plus Fig. 6's t values at the Fig. 4 SNR: one adversary is trained per point."""
+        pts = dict.fromkeys(self.grid_points())
+        for t in self.fig6_t:
+            pts.setdefault((t, float(self.snr_db)), None)
+        return list(pts)
+
+
+@dataclass(frozen=True)
+class Config:
+    scale: str
+    seed: int
+    datasets: tuple[str, ...]
+    data: DataCfg
+    schedule: ScheduleCfg
+    channel: ChannelCfg
+    jscc: JsccCfg
+    diffusion: DiffusionCfg
+    sampler: SamplerCfg
+    adversary: TrainCfg
+    strong: TrainCfg
+    finetune: FinetuneCfg
+    eval: EvalCfg
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A section as a plain dict (recorded in checkpoints)."""
+        return asdict(getattr(self, name))
+
+
+_SECTIONS = {
+    "data": DataCfg, "schedule": ScheduleCfg, "channel": ChannelCfg, "jscc": JsccCfg,
+    "diffusion": DiffusionCfg, "sampler": SamplerCfg, "adversary": TrainCfg, "strong": TrainCfg,
+    "finetune": FinetuneCfg, "eval": EvalCfg,
+}
+
+
+def _load_schema() -> dict:
+    with open(SCHEMA_PATH) as fh:
+        return yaml.safe_load(fh)
+
+
+def _path_str(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "<root>"
+
+
+def validate_raw(raw: Any) -> None:
+    """Schema-validate a raw params dict; raise ConfigError with the first problem, in one line."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(_load_schema())
+    errors = sorted(validator.iter_errors(raw), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if not errors:
+        return
+    e = errors[0]
+    # the deepest, most specific error of a failing $ref/anyOf is the readable one
+    while e.context:
+        e = sorted(e.context, key=lambda c: -len(c.absolute_path))[0]
+    key = _path_str(e.absolute_path)
+    if e.validator == "additionalProperties":
+        msg = f"params: unknown key under '{key}': {e.message}"
+    elif e.validator == "required":
+        msg = f"params: missing key under '{key}': {e.message}"
+    else:
+        allowed = {
+            "enum": lambda: f"allowed: {e.validator_value}",
+            "minimum": lambda: f"must be >= {e.validator_value}",
+            "maximum": lambda: f"must be <= {e.validator_value}",
+            "exclusiveMinimum": lambda: f"must be > {e.validator_value}",
+            "exclusiveMaximum": lambda: f"must be < {e.validator_value}",
+            "type": lambda: f"must be of type {e.validator_value}",
+            "pattern": lambda: f"must match {e.validator_value}",
+        }.get(e.validator, lambda: e.message)()
+        msg = f"params: '{key}' = {e.instance!r} is invalid: {allowed}"
+    raise ConfigError(msg.replace("\n", " "))
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def _cross_checks(cfg: Config) -> None:
+    T = cfg.schedule.T
+    if cfg.schedule.beta_start > cfg.schedule.beta_end:
+        raise ConfigError(
+            f"params: 'schedule.beta_start' = {cfg.schedule.beta_start} is invalid: must be <= schedule.beta_end = {cfg.schedule.beta_end}"
+        )
+    checks = [("jscc.t_max", [cfg.jscc.t_max]), ("finetune.t_values", cfg.finetune.t_values),
+              ("eval.t_grid", cfg.eval.t_grid), ("eval.fig8_t_grid", cfg.eval.fig8_t_grid),
+              ("eval.fig6_t", cfg.eval.fig6_t)]
+    for key, values in checks:
+        for i, t in enumerate(values):
+            if t > T:
+                where = key if key == "jscc.t_max" else f"{key}[{i}]"
+                raise ConfigError(f"params: '{where}' = {t} is invalid: T' must be <= schedule.T = {T}")
+
+
+def _merged(raw: dict, scale: str) -> Config:
+    merged = deep_merge({k: v for k, v in raw.items() if k != "scales"}, raw["scales"][scale])
+    merged["scale"] = scale
+    kw: dict[str, Any] = {"scale": scale, "seed": merged["seed"], "datasets": tuple(merged["datasets"])}
+    for name, cls in _SECTIONS.items():
+        sec = dict(merged[name])
+        for f in fields(cls):
+            if isinstance(sec.get(f.name), list):
+                sec[f.name] = tuple(sec[f.name])
+        kw[name] = cls(**sec)
+    return Config(**kw)
+
+
+def build_config(raw: dict, scale: str | None = None) -> Config:
+    """Validate, merge the selected preset, and cross-check every scale (a bad value is an error even
+    while the selected preset happens to override it)."""
+    validate_raw(raw)
+    scale = raw["scale"] if scale is None else scale
+    if scale not in raw["scales"]:
+        raise ConfigError(f"params: scale {scale!r} is invalid: allowed: {sorted(raw['scales'])}")
+    cfg = _merged(raw, scale)
+    _cross_checks(cfg)
+    for other in raw["scales"]:
+        if other != scale:
+            try:
+                _cross_checks(_merged(raw, other))
+            except ConfigError as exc:
+                raise ConfigError(f"{exc} (with scale '{other}')") from None
+    return cfg
+
+
+def load_raw(path: str | Path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"params: file not found: {p}")
+    try:
+        with open(p) as fh:
+            raw = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"params: {p} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"params: {p} must hold a mapping of sections, got {type(raw).__name__}")
+    return raw
+
+
+def load_config(path: str | Path = "params.yaml", scale: str | None = None) -> Config:
+    return build_config(load_raw(path), scale)

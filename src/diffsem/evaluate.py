@@ -1,0 +1,178 @@
+"""Evaluation grid (Sec. IV): receivers and the attacker at every (T', SNR) point, per seed.
+
+For each point the transmitter sends the evaluation images once; the legitimate receiver and the
+eavesdropper see independent channel realisations of the same transmission (Eq. 4: a separate
+channel at the same SNR).  The attacker's reconstructions are scored by the strong classifier,
+SSIM (Eq. 8) and PSNR (Eq. 7) with scikit-image, pixel range R = 1.
+
+One row per (dataset, system, t, snr_db, seed) goes into metrics.csv.  The attacker attacks the
+transmitter, which the three receivers share, so its columns are repeated on the three rows.
+Each finished point is cached under reports/<ds>/eval_points/ (keyed by a fingerprint of the models
+and settings), so an interrupted evaluation resumes per grid point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from tqdm import tqdm
+
+from .config import Config
+from .data import load_split, to_float
+from .io import atomic_path, write_json
+from .models import get_spec
+from .pipeline import Link, Receivers
+from .stages import (SEED, Paths, load_adversaries, load_jscc, load_receiver, load_strong, load_unet, point_key,
+                     schedule_of)
+
+SYSTEMS = ("classifier", "diffsem", "e-diffsem")
+COLUMNS = ["dataset", "system", "t", "snr_db", "seed", "receiver_acc", "attacker_acc", "attacker_ssim",
+           "attacker_psnr", "n_eval", "ediffsem_passes"]
+
+
+def image_metrics(x: np.ndarray, x_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image SSIM and PSNR for NCHW arrays in [0, 1]."""
+    ssim, psnr = np.empty(len(x)), np.empty(len(x))
+    for i in range(len(x)):
+        a, b = x[i].transpose(1, 2, 0), x_hat[i].transpose(1, 2, 0)
+        ch = a.shape[2] > 1
+        ssim[i] = structural_similarity(a if ch else a[..., 0], b if ch else b[..., 0], data_range=1.0,
+                                        channel_axis=2 if ch else None)
+        psnr[i] = peak_signal_noise_ratio(a, b, data_range=1.0)
+    return ssim, psnr
+
+
+def _fingerprint(cfg: Config, files: list[Path]) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps({"eval": cfg.section("eval"), "sampler": cfg.section("sampler"),
+                         "channel": cfg.section("channel"), "schedule": cfg.section("schedule")}, sort_keys=True).encode())
+    for f in files:
+        h.update(Path(f).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _point_seed(seed: int, t: int, snr: float) -> int:
+    return (seed * 1_000_003 + t * 1009 + int(round((snr + 100) * 100))) % (2**62) + SEED["eval"]
+
+
+@torch.no_grad()
+def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, device) -> list[dict]:
+    """All systems and the attacker at one (t, snr, seed); returns metrics.csv rows."""
+    g = torch.Generator(device=device).manual_seed(_point_seed(seed, t, snr))
+    t_start, scale = link.receive_step(t, snr)
+    idx = split.eval_idx
+    correct = {s: 0 for s in SYSTEMS}
+    att_correct, ssims, psnrs, passes = 0, [], [], []
+    for b in idx.split(cfg.eval.batch_size):
+        x = to_float(split.test_x[b]).to(device)
+        y = split.test_y[b].to(device)
+        z = link.transmit(link.features(x), t, snr, g)
+        z_rx, z_eve = link.channel(z, snr, g), link.channel(z, snr, g)
+        correct["classifier"] += int((rx.bypass_logits(z_rx, t).argmax(1) == y).sum())
+        correct["diffsem"] += int((rx.diffsem_logits(z_rx, t, t_start, scale).argmax(1) == y).sum())
+        logits, p = rx.ediffsem_logits(z_rx, t, t_start, scale)
+        correct["e-diffsem"] += int((logits.argmax(1) == y).sum())
+        passes.append(p.float())
+        x_hat = adversary(z_eve).clamp(0, 1)
+        att_correct += int((strong(x_hat).argmax(1) == y).sum())
+        s, p_ = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
+        ssims.append(s)
+        psnrs.append(p_)
+    n = int(idx.numel())
+    att = {"attacker_acc": att_correct / n, "attacker_ssim": float(np.concatenate(ssims).mean()),
+           "attacker_psnr": float(np.concatenate(psnrs).mean())}
+    mean_passes = float(torch.cat(passes).mean())
+    return [{"dataset": ds, "system": s, "t": t, "snr_db": snr, "seed": seed, "receiver_acc": correct[s] / n, **att,
+             "n_eval": n, "ediffsem_passes": mean_passes if s == "e-diffsem" else math.nan} for s in SYSTEMS]
+
+
+@torch.no_grad()
+def adversary_samples(cfg, split, link, advs, device, n_show: int = 8) -> dict:
+    """Originals and attacker reconstructions for Fig. 6: one test image per class, at each fig6_t."""
+    y = split.test_y[split.eval_idx]
+    pick = []
+    for c in range(int(y.max()) + 1):
+        hits = torch.nonzero(y == c).flatten()
+        if hits.numel():
+            pick.append(int(split.eval_idx[hits[0]]))
+    pick = torch.tensor(pick[:n_show])
+    x = to_float(split.test_x[pick]).to(device)
+    out = {"x": x.cpu(), "t": torch.tensor(list(cfg.eval.fig6_t)), "snr_db": torch.tensor(float(cfg.eval.snr_db))}
+    recs = []
+    for t in cfg.eval.fig6_t:
+        g = torch.Generator(device=device).manual_seed(_point_seed(cfg.seed, t, cfg.eval.snr_db) + 7)
+        z = link.channel(link.transmit(link.features(x), t, cfg.eval.snr_db, g), cfg.eval.snr_db, g)
+        recs.append(advs[(t, float(cfg.eval.snr_db))](z).clamp(0, 1).cpu())
+    out["x_hat"] = torch.stack(recs)
+    return out
+
+
+def stage_evaluate(cfg: Config, paths: Paths, device) -> pd.DataFrame:
+    ds = paths.dataset
+    split = load_split(paths.split)
+    enc, clf = load_jscc(paths, cfg, device)
+    sched = schedule_of(cfg)
+    rx = Receivers(sched, clf, load_unet(paths, cfg, "uncond", device), load_receiver(paths, "diffsem", device),
+                   load_unet(paths, cfg, "cond", device), load_receiver(paths, "e-diffsem", device),
+                   max_steps=cfg.sampler.max_steps, max_iters=cfg.sampler.ediffsem_max_iters)
+    advs = load_adversaries(paths, device)
+    strong = load_strong(paths, device)
+    missing = [p for p in cfg.eval.attacker_points() if p not in advs]
+    if missing:
+        raise RuntimeError(f"evaluate: adversary checkpoint lacks points {missing[:3]}...; rerun train-adversary")
+    link = Link(enc, sched, cfg.channel.quantize_t2)
+    model_files = [paths.jscc, paths.unet("uncond"), paths.unet("cond"), paths.receiver("diffsem"),
+                   paths.receiver("e-diffsem"), paths.adversary, paths.strong, paths.split]
+    fp = _fingerprint(cfg, model_files)
+    rows = []
+    points = [(seed, t, snr) for seed in cfg.eval.seeds for t, snr in cfg.eval.grid_points()]
+    for seed, t, snr in tqdm(points, desc=f"evaluate {ds}", mininterval=5):
+        cache = paths.eval_points / f"{fp}_{seed}_{point_key(t, snr)}.json"
+        if cache.is_file():
+            rows += json.loads(cache.read_text())
+            continue
+        pr = evaluate_point(cfg, ds, split, link, rx, advs[(t, float(snr))], strong, t, snr, seed, device)
+        write_json(cache, pr)
+        rows += pr
+        print(f"evaluate {ds} t={t} snr={snr:g} seed={seed}: " +
+              ", ".join(f"{r['system']} {r['receiver_acc']:.3f}" for r in pr) +
+              f", attacker {pr[0]['attacker_acc']:.3f} (ssim {pr[0]['attacker_ssim']:.3f})", flush=True)
+    df = pd.DataFrame(rows, columns=COLUMNS).sort_values(["system", "snr_db", "t", "seed"]).reset_index(drop=True)
+    with atomic_path(paths.metrics_csv) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    write_json(paths.metrics_json, headline(df, cfg))
+    with atomic_path(paths.samples) as tmp:
+        torch.save(adversary_samples(cfg, split, link, advs, device), tmp)
+    return df
+
+
+def headline(df: pd.DataFrame, cfg: Config) -> dict:
+    """Numbers for `dvc metrics show`: accuracies at the Fig. 4 SNR at T' = 150 and 300 (nearest grid t)
+    and averaged over the grid, with binomial standard errors."""
+    main = df[df.snr_db == float(cfg.eval.snr_db)]
+    out: dict = {"n_eval": int(df.n_eval.iloc[0]), "snr_db": float(cfg.eval.snr_db)}
+    ts = sorted(main.t.unique())
+    for want in (150, 300):
+        t = min(ts, key=lambda v: abs(v - want))
+        at = main[main.t == t].groupby("system").mean(numeric_only=True)
+        n = out["n_eval"] * len(cfg.eval.seeds)
+        d = {"t": int(t)}
+        for s in SYSTEMS:
+            p = float(at.loc[s, "receiver_acc"])
+            d[f"{s}_acc"] = round(p, 4)
+            d[f"{s}_se"] = round(math.sqrt(p * (1 - p) / n), 4)
+        p = float(at.loc["classifier", "attacker_acc"])
+        d.update(attacker_acc=round(p, 4), attacker_se=round(math.sqrt(p * (1 - p) / n), 4),
+                 attacker_ssim=round(float(at.loc["classifier", "attacker_ssim"]), 4))
+        out[f"t{want}"] = d
+    mean = main.groupby("system").receiver_acc.mean()
+    out["grid_mean"] = {f"{s}_acc": round(float(mean[s]), 4) for s in SYSTEMS}
+    out["grid_mean"]["attacker_acc"] = round(float(main[main.system == "classifier"].attacker_acc.mean()), 4)
+    return out

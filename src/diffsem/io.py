@@ -1,0 +1,86 @@
+"""Atomic file output and safe checkpoints.
+
+Everything a stage writes goes through ``atomic_path``: the content is written to a temporary name in
+the same directory and renamed into place, so a killed job never leaves a file a rerun would take as
+complete.  Checkpoints are plain ``{"meta": ..., "state": ...}`` dicts of tensors and primitives,
+loaded with ``torch.load(weights_only=True)``; ``meta`` records the schema version, the kind of
+checkpoint, the architecture and the config sections the model was trained with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from .config import SCHEMA_VERSION
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used (one-line message)."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any], kind: str, arch: dict[str, Any], config: dict[str, Any]) -> None:
+    meta = {"schema_version": SCHEMA_VERSION, "kind": kind, "arch": arch, "config": config}
+    with atomic_path(path) as tmp:
+        torch.save({"meta": meta, "state": state}, tmp)
+
+
+def load_checkpoint(
+    path: str | Path, kind: str, arch: dict[str, Any] | None = None, config: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Load and check a checkpoint; returns its ``state``.  Every failure is a one-line CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path}: file not found")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, pickle with disallowed globals, not a torch file ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path}: unreadable or corrupt ({first[:200]})") from None
+    if not isinstance(blob, dict) or "meta" not in blob or "state" not in blob:
+        raise CheckpointError(f"checkpoint {path}: not a diffsem checkpoint (no meta/state)")
+    meta = blob["meta"]
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise CheckpointError(f"checkpoint {path}: schema version {meta.get('schema_version')} != {SCHEMA_VERSION}; retrain")
+    if meta.get("kind") != kind:
+        raise CheckpointError(f"checkpoint {path}: holds a {meta.get('kind')!r} model, expected {kind!r}")
+    if arch is not None and meta.get("arch") != arch:
+        raise CheckpointError(f"checkpoint {path}: architecture {meta.get('arch')} differs from the expected {arch}")
+    if config is not None and meta.get("config") != config:
+        diff = sorted(k for k in set(config) | set(meta.get("config", {})) if config.get(k) != meta.get("config", {}).get(k))
+        raise CheckpointError(f"checkpoint {path}: trained with a different config (differs in: {', '.join(diff)}); rerun its stage")
+    return blob["state"]
+
+
+def load_module_state(module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> None:
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"checkpoint {path}: weights do not fit {type(module).__name__} ({str(exc).splitlines()[0][:160]})") from None

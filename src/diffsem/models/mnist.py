@@ -1,0 +1,62 @@
+"""MNIST modules, Table I (k = 64 as 1x8x8, rho = 64/784 = 8.16%)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class MnistEncoder(nn.Module):
+    """Phi (Table I): Conv+LeakyReLU -> 16x14x14, Conv+LeakyReLU -> 32x8x8, Conv+LayerNorm -> 1x8x8."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.LeakyReLU(0.2),  # 28 -> 14
+            nn.Conv2d(16, 32, 3, stride=2, padding=2), nn.LeakyReLU(0.2),  # 14 -> 8
+            nn.Conv2d(32, 1, 3, stride=1, padding=1), nn.LayerNorm([1, 8, 8]),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class MnistReceiverClassifier(nn.Module):
+    """Theta (Table I): input [z_hat, f_hat, t/T] of size 64*2+1, Linear+ReLU (129), Linear (10)."""
+
+    def __init__(self, k: int = 64, n_classes: int = 10) -> None:
+        super().__init__()
+        d = 2 * k + 1
+        self.net = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, n_classes))
+
+    def forward(self, z_hat: torch.Tensor, f_hat: torch.Tensor, t_frac: torch.Tensor) -> torch.Tensor:
+        b = z_hat.shape[0]
+        return self.net(torch.cat([z_hat.reshape(b, -1), f_hat.reshape(b, -1), t_frac.reshape(b, 1)], dim=1))
+
+
+class MnistStrongClassifier(nn.Module):
+    """Strong classifier (Table I): Linear+Tanh 784, Linear+Tanh 128, Linear+Sigmoid 10.
+
+    ``forward`` returns the pre-sigmoid scores: the sigmoid is monotone, so the predicted class is the
+    same, and cross-entropy on pre-sigmoid scores trains far better than on values squeezed to (0, 1).
+    """
+
+    def __init__(self, n_classes: int = 10) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 784), nn.Tanh(), nn.Linear(784, 128), nn.Tanh(), nn.Linear(128, n_classes)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class MnistAdversary(nn.Module):
+    """Inversion network A_a (Table I): z_hat (64) -> Linear+Tanh 784 -> Linear -> 1x28x28."""
+
+    def __init__(self, k: int = 64) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(k, 784), nn.Tanh(), nn.Linear(784, 784))
+
+    def forward(self, z_hat: torch.Tensor) -> torch.Tensor:
+        return self.net(z_hat).view(-1, 1, 28, 28)

@@ -1,0 +1,101 @@
+import copy
+
+import pytest
+import yaml
+
+from diffsem.config import ConfigError, build_config, load_config, load_raw
+
+
+@pytest.fixture
+def raw(repo):
+    return load_raw(repo / "params.yaml")
+
+
+def _err(raw, scale=None) -> str:
+    with pytest.raises(ConfigError) as e:
+        build_config(raw, scale)
+    msg = str(e.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_all_scales_load(repo):
+    for scale in ("smoke", "cpu", "paper"):
+        cfg = load_config(repo / "params.yaml", scale)
+        assert cfg.scale == scale
+    paper = load_config(repo / "params.yaml", "paper")
+    assert paper.sampler.max_steps == 50 and paper.diffusion.n_feat == 128 and paper.data.n_eval == 0
+    assert paper.schedule.T == 500 and paper.data.adversary_fraction == 0.4
+
+
+def test_presets_only_change_values(repo):
+    smoke = load_config(repo / "params.yaml", "smoke")
+    paper = load_config(repo / "params.yaml", "paper")
+    assert type(smoke) is type(paper)
+    assert smoke.diffusion.lr == paper.diffusion.lr  # untouched keys come from the base
+
+
+def test_unknown_key(raw):
+    raw["jscc"]["epoch"] = 3
+    assert "unknown key under 'jscc'" in _err(raw) and "epoch" in _err(raw)
+
+
+def test_unknown_top_level(raw):
+    raw["sheduler"] = {}
+    assert "sheduler" in _err(raw)
+
+
+def test_t_prime_above_T(raw):
+    raw["eval"]["t_grid"] = [0, 100, 600]
+    msg = _err(raw, "paper")
+    assert "eval.t_grid[2]" in msg and "600" in msg and "<= schedule.T = 500" in msg
+
+
+def test_t_prime_above_T_in_preset(raw):
+    raw["scales"]["smoke"]["eval"]["t_grid"] = [0, 501]
+    assert "eval.t_grid[1]" in _err(raw, "smoke")
+
+
+def test_invalid_snr(raw):
+    raw["eval"]["snr_db"] = "high"
+    msg = _err(raw)
+    assert "eval.snr_db" in msg and "'high'" in msg and "number" in msg
+    raw = copy.deepcopy(raw)
+    raw["eval"]["snr_db"] = 15.0
+    raw["eval"]["fig8_snrs"] = [-5.0, 1000.0]
+    assert "eval.fig8_snrs[1]" in _err(raw)
+
+
+def test_unknown_dataset_and_scale(raw):
+    raw["datasets"] = ["imagenet"]
+    msg = _err(raw)
+    assert "datasets[0]" in msg and "imagenet" in msg and "mnist" in msg
+    raw["datasets"] = ["mnist"]
+    raw["scale"] = "huge"
+    assert "'scale' = 'huge'" in _err(raw)
+
+
+def test_bad_scale_argument(raw):
+    assert "scale 'huge'" in _err(raw, "huge")
+
+
+def test_beta_order(raw):
+    raw["schedule"]["beta_start"] = 0.05
+    assert "beta_start" in _err(raw)
+
+
+def test_shell_injection_rejected(raw):
+    raw["data"]["mirror"] = "x; rm -rf /"
+    assert "data.mirror" in _err(raw)
+
+
+def test_missing_and_bad_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    p = tmp_path / "bad.yaml"
+    p.write_text("jscc: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(p)
+    p.write_text(yaml.safe_dump([1, 2]))
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(p)

@@ -1,0 +1,59 @@
+import shutil
+
+import pytest
+import torch
+
+from diffsem.config import DataCfg
+from diffsem.data import DataError, load_raw_dataset, make_split, stratified_indices
+
+
+def _cfg(mirror, **kw):
+    base = dict(mirror=str(mirror), download_root="data/raw", adversary_fraction=0.4, train_subset=0, n_eval=0)
+    base.update(kw)
+    return DataCfg(**base)
+
+
+def test_stratified_indices():
+    y = torch.arange(1000) % 10
+    idx = stratified_indices(y, 100, 10, seed=0)
+    assert idx.numel() == 100 and torch.equal(torch.bincount(y[idx]), torch.full((10,), 10))
+    assert torch.equal(idx, stratified_indices(y, 100, 10, seed=0))
+    assert idx.unique().numel() == 100
+    assert stratified_indices(y, 0, 10, 0).numel() == 1000
+
+
+def test_split_is_deterministic_and_disjoint():
+    x = torch.arange(1000).view(-1, 1, 1, 1).to(torch.int64)
+    y = torch.arange(1000) % 10
+    cfg = _cfg("", n_eval=50)
+    a = make_split(x, y, x[:200], y[:200], cfg, 0, 10)
+    b = make_split(x, y, x[:200], y[:200], cfg, 0, 10)
+    assert torch.equal(a.tr_x, b.tr_x) and torch.equal(a.adv_x, b.adv_x)
+    assert a.tr_x.shape[0] == 600 and a.adv_x.shape[0] == 400
+    assert set(a.tr_x.flatten().tolist()).isdisjoint(a.adv_x.flatten().tolist())
+    assert a.eval_idx.numel() == 50
+
+
+def test_mirror_loads_real_mnist(mirror):
+    tx, ty, vx, vy = load_raw_dataset("mnist", _cfg(mirror))
+    assert tx.shape == (60000, 1, 28, 28) and vx.shape == (10000, 1, 28, 28)
+    assert tx.dtype == torch.uint8 and ty.dtype == torch.int64
+
+
+def test_corrupt_mirror_named(mirror, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for f in (mirror / "MNIST" / "raw").iterdir():
+        shutil.copy(f, raw / f.name)
+    bad = raw / "t10k-labels-idx1-ubyte"
+    bad.write_bytes(bad.read_bytes()[:-100])
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte is corrupt or truncated"):
+        load_raw_dataset("mnist", _cfg(tmp_path))
+    bad.unlink()
+    with pytest.raises(DataError, match="missing"):
+        load_raw_dataset("mnist", _cfg(tmp_path))
+
+
+def test_missing_mirror(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_raw_dataset("mnist", _cfg(tmp_path / "nowhere"))

@@ -1,0 +1,51 @@
+import pytest
+import torch
+
+from diffsem.io import CheckpointError, atomic_path, load_checkpoint, load_module_state, save_checkpoint
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out" / "x.bin"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("killed")
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+
+
+def test_checkpoint_round_trip_and_errors(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    p = tmp_path / "m.pt"
+    save_checkpoint(p, {"model": net.state_dict()}, "strong", {"dataset": "mnist"}, {"lr": 1e-3})
+    state = load_checkpoint(p, "strong", {"dataset": "mnist"}, {"lr": 1e-3})
+    other = torch.nn.Linear(3, 2)
+    load_module_state(other, state["model"], p)
+    assert torch.equal(other.weight, net.weight)
+
+    with pytest.raises(CheckpointError, match="expected 'adversary'"):
+        load_checkpoint(p, "adversary")
+    with pytest.raises(CheckpointError, match="architecture"):
+        load_checkpoint(p, "strong", {"dataset": "cifar10"})
+    with pytest.raises(CheckpointError, match="different config .*lr"):
+        load_checkpoint(p, "strong", None, {"lr": 1e-4})
+    with pytest.raises(CheckpointError, match="do not fit Linear"):
+        load_module_state(torch.nn.Linear(4, 2), state["model"], p)
+
+    trunc = tmp_path / "trunc.pt"
+    trunc.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="unreadable or corrupt"):
+        load_checkpoint(trunc, "strong")
+    with pytest.raises(CheckpointError, match="file not found"):
+        load_checkpoint(tmp_path / "none.pt", "strong")
+
+
+class Evil:
+    """Any non-tensor object: unpickling it could run code, so weights_only loading refuses it."""
+
+
+def test_checkpoint_refuses_pickled_objects(tmp_path):
+    p = tmp_path / "evil.pt"
+    torch.save({"meta": {}, "state": Evil()}, p)
+    with pytest.raises(CheckpointError, match="unreadable or corrupt"):
+        load_checkpoint(p, "strong")

@@ -1,0 +1,65 @@
+import pytest
+import torch
+
+from diffsem.models import get_spec
+from diffsem.models.unet import UNet
+
+
+def test_mnist_table1_shapes():
+    spec = get_spec("mnist")
+    assert spec.k == 64 and abs(spec.rho - 0.0816) < 1e-4
+    x = torch.rand(5, 1, 28, 28)
+    enc = spec.encoder()
+    # intermediate sizes of Table I: 16x14x14, 32x8x8, 1x8x8
+    h1 = enc.net[:2](x)
+    h2 = enc.net[:4](x)
+    assert h1.shape[1:] == (16, 14, 14) and h2.shape[1:] == (32, 8, 8)
+    f = enc(x)
+    assert f.shape == (5, 1, 8, 8)
+    clf = spec.classifier()
+    assert clf.net[0].in_features == 64 * 2 + 1
+    assert clf(f, f, torch.zeros(5, 1)).shape == (5, 10)
+    assert spec.strong()(x).shape == (5, 10)
+    assert spec.adversary()(f).shape == (5, 1, 28, 28)
+
+
+def test_unknown_dataset():
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
+        get_spec("imagenet")
+
+
+@pytest.mark.parametrize("n_classes", [0, 10])
+def test_unet_shapes_and_batch_independence(n_classes):
+    torch.manual_seed(0)
+    net = UNet(1, 16, n_classes).eval()
+    x = torch.randn(6, 1, 8, 8)
+    ctx = torch.softmax(torch.randn(6, 10), 1) if n_classes else None
+    with torch.no_grad():
+        out = net(x, 100, ctx)
+        assert out.shape == x.shape
+        # GroupNorm: a sample's output does not depend on the rest of the batch
+        one = net(x[:1], 100, ctx[:1] if ctx is not None else None)
+    assert torch.allclose(out[:1], one, atol=1e-5)
+
+
+def test_unet_table3_widths():
+    cond, uncond = UNet(1, 128, 10), UNet(1, 128, 0)
+    assert cond.down2.net[0].conv1[0].out_channels == 256  # 256x2x2 (Table III)
+    assert uncond.down2.net[0].conv1[0].out_channels == 128  # footnote 5
+    assert not hasattr(uncond, "contextembed1")
+
+
+def test_unet_null_embedding_and_time():
+    torch.manual_seed(0)
+    net = UNet(1, 16, 10).eval()
+    with torch.no_grad():
+        net.null1.add_(0.5)
+        net.null2.add_(0.5)
+        x = torch.randn(4, 1, 8, 8)
+        ctx = torch.eye(10)[:4]
+        dropped = net(x, 50, ctx, torch.ones(4, dtype=torch.bool))
+        assert torch.allclose(dropped, net(x, 50, None), atol=1e-6)  # dropped label == null context
+        assert not torch.allclose(dropped, net(x, 50, ctx), atol=1e-4)  # the label matters
+        assert not torch.allclose(net(x, 50, ctx), net(x, 400, ctx), atol=1e-4)  # so does t
+        per_sample_t = net(x, torch.tensor([50, 50, 400, 400]), ctx)
+        assert torch.allclose(per_sample_t[:2], net(x, 50, ctx)[:2], atol=1e-6)

@@ -1,0 +1,39 @@
+# Shared helpers.  Every step is thin, calling one `diffsem` CLI command and logs to logs/<ds>/.
+# The CLI re-validates params.yaml (with the scale given here) before doing any work.
+
+SCALE = config["scale"]
+DATASETS = config["datasets"]
+FIGURES = [
+    "fig3_schedule",
+    "fig4_accuracy_vs_t",
+    "fig5_accuracy_vs_ssim_psnr",
+    "fig6_adversary_images",
+    "fig8_snr_robustness",
+]
+
+
+
+def finetune_unet(wildcards):
+    """The denoiser a receiver is fine-tuned on: unconditional for DiffSem, conditional for E-DiffSem."""
+    variant = "uncond" if wildcards.system == "diffsem" else "cond"
+    return f"models/{wildcards.ds}/unet_{variant}.pt"
+
+
+def effective(*sections):
+    """The merged (base <- scales[scale]) values of the given params.yaml keys.
+
+    Passed as each step's params so that Snakemake's params rerun-trigger re-runs a step whenever a
+    value it depends on changes (the CLI re-reads params.yaml itself; nothing here reaches the shell).
+    """
+    preset = config["scales"][SCALE]
+    out = {}
+    for s in sections:
+        base = config[s]
+        if isinstance(base, dict):
+            merged = dict(base)
+            for k, v in preset.get(s, {}).items():
+                merged[k] = v
+            out[s] = merged
+        else:
+            out[s] = base
+    return out

@@ -1,0 +1,21 @@
+rule train_diffusion:
+    """Alg. 1 stage 2: Table III U-Net, unconditional (DiffSem) or label-conditioned (E-DiffSem)."""
+    input:
+        "data/{ds}/split.pt",
+        "models/{ds}/jscc.pt",
+    output:
+        "models/{ds}/unet_{variant}.pt",
+    params:
+        scale=SCALE,
+        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/train_diffusion_{variant}.log",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=240,
+        mem_mb=6000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} train-diffusion --dataset {wildcards.ds} --variant {wildcards.variant} --threads {threads} > {log} 2>&1"

@@ -1,0 +1,27 @@
+rule evaluate:
+    """Evaluation grid over T' and SNR: receivers, attacker accuracy, SSIM, PSNR."""
+    input:
+        "data/{ds}/split.pt",
+        "models/{ds}/jscc.pt",
+        expand("models/{{ds}}/unet_{variant}.pt", variant=["uncond", "cond"]),
+        expand("models/{{ds}}/receiver_{system}.pt", system=["diffsem", "e-diffsem"]),
+        "models/{ds}/adversary.pt",
+        "models/{ds}/strong.pt",
+    output:
+        csv="reports/{ds}/metrics.csv",
+        json="reports/{ds}/metrics.json",
+        samples="reports/{ds}/adversary_samples.pt",
+    params:
+        scale=SCALE,
+        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/evaluate.log",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=600,
+        mem_mb=6000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} evaluate --dataset {wildcards.ds} --threads {threads} > {log} 2>&1"

@@ -1,0 +1,19 @@
+rule figures:
+    """The paper's Figs. 3-6 and 8 from metrics.csv."""
+    input:
+        csv="reports/{ds}/metrics.csv",
+        samples="reports/{ds}/adversary_samples.pt",
+    output:
+        expand("reports/{{ds}}/figures/{fig}.png", fig=FIGURES),
+    params:
+        scale=SCALE,
+        cfg=effective("schedule", "eval"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/figures.log",
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} figures --dataset {wildcards.ds} > {log} 2>&1"

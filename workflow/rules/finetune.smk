@@ -1,0 +1,22 @@
+rule finetune:
+    """Alg. 2: receiver classifier fine-tuned over a range of T' on the denoiser's output."""
+    input:
+        "data/{ds}/split.pt",
+        "models/{ds}/jscc.pt",
+        finetune_unet,
+    output:
+        "models/{ds}/receiver_{system}.pt",
+    params:
+        scale=SCALE,
+        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/finetune_{system}.log",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=120,
+        mem_mb=4000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} finetune --dataset {wildcards.ds} --system {wildcards.system} --threads {threads} > {log} 2>&1"

@@ -1,0 +1,20 @@
+rule train_jscc:
+    """Alg. 1 stage 1: encoder Phi + receiver classifier Theta."""
+    input:
+        "data/{ds}/split.pt",
+    output:
+        "models/{ds}/jscc.pt",
+    params:
+        scale=SCALE,
+        cfg=effective("seed", "data", "schedule", "channel", "jscc"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/train_jscc.log",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=60,
+        mem_mb=4000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} train-jscc --dataset {wildcards.ds} --threads {threads} > {log} 2>&1"
