@@ -7,14 +7,13 @@ per-stage offset, writes its outputs atomically, and saves per-epoch resume stat
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .channel import direct_noise
+from .channel import direct_noise, power_normalize
 from .config import Config
 from .data import Split, load_raw_dataset, load_split, make_split, split_summary, to_float
 from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint, write_json
@@ -132,8 +131,7 @@ def point_key(t: int, snr: float) -> str:
 @torch.no_grad()
 def encode_all(enc, x_uint8: torch.Tensor, device, batch: int = 1024) -> torch.Tensor:
     """f0 for a whole image tensor, computed once (features are frozen after stage 1)."""
-    link = Link(enc, None)  # type: ignore[arg-type]
-    out = [link.features(to_float(x_uint8[i : i + batch]).to(device)) for i in range(0, x_uint8.shape[0], batch)]
+    out = [power_normalize(enc(to_float(x_uint8[i : i + batch]).to(device))) for i in range(0, x_uint8.shape[0], batch)]
     return torch.cat(out)
 
 
@@ -181,7 +179,7 @@ def stage_jscc(cfg: Config, paths: Paths, device) -> list[float]:
     opt, lrs = make_optimizer(list(enc.parameters()) + list(clf.parameters()), cfg.jscc.lr)
     meta = jscc_config(cfg, paths.dataset)
     hist = fit("jscc", {"encoder": enc, "classifier": clf}, opt, lrs, cfg.jscc.epochs, x_all.shape[0], cfg.jscc.batch_size,
-               g, step, paths.resume("jscc"), meta)
+               g, step, paths.resume("jscc"), meta, (gd,))
     save_checkpoint(paths.jscc, {"encoder": enc.state_dict(), "classifier": clf.state_dict()}, "jscc",
                     {"dataset": paths.dataset}, meta)
     return hist
@@ -227,7 +225,7 @@ def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[flo
     opt, lrs = make_optimizer(net.parameters(), cfg.diffusion.lr)
     meta = {"arch": arch, "jscc": jscc_config(cfg, paths.dataset), "diffusion": cfg.section("diffusion")}
     hist = fit(f"diffusion-{variant}", {"model": net}, opt, lrs, cfg.diffusion.epochs, f0_all.shape[0],
-               cfg.diffusion.batch_size, g, step, paths.resume(f"unet_{variant}"), meta)
+               cfg.diffusion.batch_size, g, step, paths.resume(f"unet_{variant}"), meta, (gd,))
     save_checkpoint(paths.unet(variant), {"model": net.state_dict()}, f"unet_{variant}", arch, meta)
     return hist
 
@@ -310,7 +308,7 @@ def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
     opt, lrs = make_optimizer(net.parameters(), cfg.strong.lr)
     meta = {"strong": cfg.section("strong"), "points": [point_key(*p) for p in points]}
     hist = fit("strong", {"model": net}, opt, lrs, cfg.strong.epochs, x_all.shape[0], cfg.strong.batch_size, g, step,
-               paths.resume("strong"), meta)
+               paths.resume("strong"), meta, (gd,))
     save_checkpoint(paths.strong, {"model": net.state_dict()}, "strong", {"dataset": paths.dataset}, meta)
     return hist
 
@@ -366,11 +364,6 @@ def stage_finetune(cfg: Config, paths: Paths, system: str, device) -> list[float
                cfg.finetune.batch_size, g, step, paths.resume(f"finetune_{system}"), meta)
     save_checkpoint(paths.receiver(system), {"model": clf.state_dict()}, f"receiver_{system}", {"dataset": paths.dataset}, meta)
     return hist
-
-
-def read_json(path: Path) -> dict:
-    with open(path) as fh:
-        return json.load(fh)
 
 
 __all__ = ["Paths", "stage_data", "stage_jscc", "stage_diffusion", "stage_adversary", "stage_strong", "stage_finetune",

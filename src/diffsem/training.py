@@ -2,8 +2,8 @@
 
 State (modules, optimiser, ReduceLROnPlateau, the stage's torch.Generator and the epoch) is saved
 atomically after every epoch to ``resume_path``; a rerun with the same config continues from there.
-All randomness of a stage flows from its one generator, so a resumed run on CPU is bit-identical to an
-uninterrupted one.
+All randomness of a stage flows from its generators (saved with the state), so a resumed run on CPU
+is bit-identical to an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -52,12 +52,17 @@ def fit(
     step: Callable[[torch.Tensor], torch.Tensor],
     resume_path: str | Path | None = None,
     resume_meta: dict | None = None,
-    after_epoch: Callable[[int], None] | None = None,
+    extra_generators: tuple[torch.Generator, ...] = (),
 ) -> list[float]:
-    """Run ``epochs`` epochs of ``step(batch_indices) -> loss`` and return the per-epoch mean losses."""
+    """Run ``epochs`` epochs of ``step(batch_indices) -> loss`` and return the per-epoch mean losses.
+
+    ``g`` shuffles the data; ``extra_generators`` are the other generators ``step`` draws from (noise,
+    t), saved and restored with the resume state.
+    """
+    gens = (g, *extra_generators)
     start, history = 0, []
     if resume_path is not None and Path(resume_path).is_file():
-        start, history = _restore(resume_path, resume_meta or {}, modules, opt, sched, g)
+        start, history = _restore(resume_path, resume_meta or {}, modules, opt, sched, gens)
     for epoch in range(start, epochs):
         for m in modules.values():
             m.train()
@@ -75,16 +80,14 @@ def fit(
         sched.step(mean)
         history.append(mean)
         print(f"{stage}: epoch {epoch + 1}/{epochs} loss {mean:.5f} lr {opt.param_groups[0]['lr']:.2e}", flush=True)
-        if after_epoch is not None:
-            after_epoch(epoch)
         if resume_path is not None:
-            _save(resume_path, resume_meta or {}, modules, opt, sched, g, epoch + 1, history)
+            _save(resume_path, resume_meta or {}, modules, opt, sched, gens, epoch + 1, history)
     for m in modules.values():
         m.eval()
     return history
 
 
-def _save(path, meta, modules, opt, sched, g, epoch, history) -> None:
+def _save(path, meta, modules, opt, sched, gens, epoch, history) -> None:
     blob = {
         "meta": meta,
         "epoch": epoch,
@@ -92,14 +95,14 @@ def _save(path, meta, modules, opt, sched, g, epoch, history) -> None:
         "modules": {k: m.state_dict() for k, m in modules.items()},
         "opt": opt.state_dict(),
         "sched": sched.state_dict(),
-        "gen": g.get_state(),
+        "gens": [g.get_state() for g in gens],
         "torch_rng": torch.get_rng_state(),
     }
     with atomic_path(path) as tmp:
         torch.save(blob, tmp)
 
 
-def _restore(path, meta, modules, opt, sched, g) -> tuple[int, list[float]]:
+def _restore(path, meta, modules, opt, sched, gens) -> tuple[int, list[float]]:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:
@@ -115,7 +118,10 @@ def _restore(path, meta, modules, opt, sched, g) -> tuple[int, list[float]]:
         sched.load_state_dict(blob["sched"])
     except (KeyError, RuntimeError, ValueError) as exc:
         raise CheckpointError(f"resume state {path} does not fit this stage ({str(exc).splitlines()[0][:160]}); delete it") from None
-    g.set_state(blob["gen"])
+    if len(blob["gens"]) != len(gens):
+        raise CheckpointError(f"resume state {path} holds {len(blob['gens'])} generator states, expected {len(gens)}; delete it")
+    for g, state in zip(gens, blob["gens"]):
+        g.set_state(state)
     torch.set_rng_state(blob["torch_rng"])
     print(f"resuming from {path} after epoch {blob['epoch']}", flush=True)
     return int(blob["epoch"]), list(blob["history"])
