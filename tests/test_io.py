@@ -47,5 +47,5 @@ class Evil:
 def test_checkpoint_refuses_pickled_objects(tmp_path):
     p = tmp_path / "evil.pt"
     torch.save({"meta": {}, "state": Evil()}, p)
-    with pytest.raises(CheckpointError, match="unreadable or corrupt"):
+    with pytest.raises(CheckpointError, match="refused: it holds pickled Python objects"):
         load_checkpoint(p, "strong")

@@ -83,3 +83,14 @@ def test_param_change_reruns_downstream_only(smoke_run):
     out = res.stdout + res.stderr
     assert "evaluate" in out and "figures" in out
     assert "train_jscc" not in out and "train_diffusion" not in out
+
+
+def test_same_seed_same_metrics(smoke_run, tmp_path):
+    """Determinism: a second run of the whole DAG with the same seed writes a byte-identical metrics.csv."""
+    work, repo = smoke_run
+    mirror = (repo.parent / "shared" / "datasets").resolve()
+    again = _project(tmp_path, repo, mirror)
+    res = _snakemake(again, repo)
+    assert res.returncode == 0, res.stderr[-3000:]
+    first = (work / "reports/mnist/metrics.csv").read_bytes()
+    assert (again / "reports/mnist/metrics.csv").read_bytes() == first

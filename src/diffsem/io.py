@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -61,9 +62,11 @@ def load_checkpoint(
         raise CheckpointError(f"checkpoint {path}: file not found")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, pickle with disallowed globals, not a torch file ...
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"checkpoint {path}: unreadable or corrupt ({first[:200]})") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"checkpoint {path}: refused: it holds pickled Python objects, not only tensors") from None
+    except Exception as exc:  # truncated zip, not a torch file ...
+        reason = "truncated or not a torch file" if "zip" in str(exc) or "EOF" in str(exc) else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path}: unreadable or corrupt ({reason})") from None
     if not isinstance(blob, dict) or "meta" not in blob or "state" not in blob:
         raise CheckpointError(f"checkpoint {path}: not a diffsem checkpoint (no meta/state)")
     meta = blob["meta"]
