@@ -119,11 +119,11 @@ def stage_evaluate(cfg: Config, paths: Paths, device) -> pd.DataFrame:
     split = load_split(paths.split)
     enc, clf = load_jscc(paths, cfg, device)
     sched = schedule_of(cfg)
-    rx = Receivers(sched, clf, load_unet(paths, cfg, "uncond", device), load_receiver(paths, "diffsem", device),
-                   load_unet(paths, cfg, "cond", device), load_receiver(paths, "e-diffsem", device),
+    rx = Receivers(sched, clf, load_unet(paths, cfg, "uncond", device), load_receiver(paths, cfg, "diffsem", device),
+                   load_unet(paths, cfg, "cond", device), load_receiver(paths, cfg, "e-diffsem", device),
                    max_steps=cfg.sampler.max_steps, max_iters=cfg.sampler.ediffsem_max_iters)
-    advs = load_adversaries(paths, device)
-    strong = load_strong(paths, device)
+    advs = load_adversaries(paths, cfg, device)
+    strong = load_strong(paths, cfg, device)
     missing = [p for p in cfg.eval.attacker_points() if p not in advs]
     if missing:
         raise RuntimeError(f"evaluate: adversary checkpoint lacks points {missing[:3]}...; rerun train-adversary")

@@ -69,6 +69,25 @@ def jscc_config(cfg: Config, ds: str) -> dict:
             "channel": cfg.section("channel"), "jscc": cfg.section("jscc")}
 
 
+def unet_config(cfg: Config, ds: str, variant: str) -> dict:
+    return {"arch": unet_arch(cfg, ds, variant), "jscc": jscc_config(cfg, ds), "diffusion": cfg.section("diffusion")}
+
+
+def adversary_config(cfg: Config, ds: str) -> dict:
+    return {"jscc": jscc_config(cfg, ds), "adversary": cfg.section("adversary"),
+            "points": [point_key(*p) for p in cfg.eval.attacker_points()]}
+
+
+def strong_config(cfg: Config, ds: str) -> dict:
+    return {"attackers": adversary_config(cfg, ds), "strong": cfg.section("strong")}
+
+
+def receiver_config(cfg: Config, ds: str, system: str) -> dict:
+    variant = "uncond" if system == "diffsem" else "cond"
+    return {"system": system, "unet": unet_config(cfg, ds, variant), "finetune": cfg.section("finetune"),
+            "sampler": cfg.section("sampler")}
+
+
 def unet_arch(cfg: Config, ds: str, variant: str) -> dict:
     spec = get_spec(ds)
     return {"dataset": ds, "in_ch": spec.feature_shape[0], "n_feat": cfg.diffusion.n_feat,
@@ -90,23 +109,24 @@ def load_jscc(paths: Paths, cfg: Config, device):
 
 def load_unet(paths: Paths, cfg: Config, variant: str, device) -> UNet:
     arch = unet_arch(cfg, paths.dataset, variant)
-    state = load_checkpoint(paths.unet(variant), f"unet_{variant}", arch)
+    state = load_checkpoint(paths.unet(variant), f"unet_{variant}", arch, unet_config(cfg, paths.dataset, variant))
     net = build_unet(arch)
     load_module_state(net, state["model"], paths.unet(variant))
     return net.to(device).eval()
 
 
-def load_receiver(paths: Paths, system: str, device):
+def load_receiver(paths: Paths, cfg: Config, system: str, device):
     spec = get_spec(paths.dataset)
-    state = load_checkpoint(paths.receiver(system), f"receiver_{system}", {"dataset": paths.dataset})
+    state = load_checkpoint(paths.receiver(system), f"receiver_{system}", {"dataset": paths.dataset},
+                            receiver_config(cfg, paths.dataset, system))
     clf = spec.classifier()
     load_module_state(clf, state["model"], paths.receiver(system))
     return clf.to(device).eval()
 
 
-def load_adversaries(paths: Paths, device) -> dict[tuple[int, float], torch.nn.Module]:
+def load_adversaries(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
     spec = get_spec(paths.dataset)
-    state = load_checkpoint(paths.adversary, "adversary", {"dataset": paths.dataset})
+    state = load_checkpoint(paths.adversary, "adversary", {"dataset": paths.dataset}, adversary_config(cfg, paths.dataset))
     out = {}
     for key, sd in state["models"].items():
         t, snr = key.split("@")
@@ -116,9 +136,9 @@ def load_adversaries(paths: Paths, device) -> dict[tuple[int, float], torch.nn.M
     return out
 
 
-def load_strong(paths: Paths, device):
+def load_strong(paths: Paths, cfg: Config, device):
     spec = get_spec(paths.dataset)
-    state = load_checkpoint(paths.strong, "strong", {"dataset": paths.dataset})
+    state = load_checkpoint(paths.strong, "strong", {"dataset": paths.dataset}, strong_config(cfg, paths.dataset))
     net = spec.strong()
     load_module_state(net, state["model"], paths.strong)
     return net.to(device).eval()
@@ -223,7 +243,7 @@ def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[flo
         return F.mse_loss(pred, eps)  # Eq. 15
 
     opt, lrs = make_optimizer(net.parameters(), cfg.diffusion.lr)
-    meta = {"arch": arch, "jscc": jscc_config(cfg, paths.dataset), "diffusion": cfg.section("diffusion")}
+    meta = unet_config(cfg, paths.dataset, variant)
     hist = fit(f"diffusion-{variant}", {"model": net}, opt, lrs, cfg.diffusion.epochs, f0_all.shape[0],
                cfg.diffusion.batch_size, g, step, paths.resume(f"unet_{variant}"), meta, (gd,))
     save_checkpoint(paths.unet(variant), {"model": net.state_dict()}, f"unet_{variant}", arch, meta)
@@ -262,7 +282,7 @@ def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
         models[key] = net.state_dict()
         final[key] = hist[-1]
     save_checkpoint(paths.adversary, {"models": models}, "adversary", {"dataset": paths.dataset},
-                    {"adversary": cfg.section("adversary"), "points": list(models)})
+                    adversary_config(cfg, paths.dataset))
     return final
 
 
@@ -274,7 +294,7 @@ def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
     enc, _ = load_jscc(paths, cfg, device)
     sched = schedule_of(cfg)
     link = Link(enc, sched, cfg.channel.quantize_t2)
-    advs = load_adversaries(paths, device)
+    advs = load_adversaries(paths, cfg, device)
     points = list(advs)
     x_all = torch.cat([split.tr_x, split.adv_x])
     y_all = torch.cat([split.tr_y, split.adv_y]).to(device)
@@ -306,7 +326,7 @@ def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
         return F.cross_entropy(net(torch.cat(parts)), torch.cat(labels))
 
     opt, lrs = make_optimizer(net.parameters(), cfg.strong.lr)
-    meta = {"strong": cfg.section("strong"), "points": [point_key(*p) for p in points]}
+    meta = strong_config(cfg, paths.dataset)
     hist = fit("strong", {"model": net}, opt, lrs, cfg.strong.epochs, x_all.shape[0], cfg.strong.batch_size, g, step,
                paths.resume("strong"), meta, (gd,))
     save_checkpoint(paths.strong, {"model": net.state_dict()}, "strong", {"dataset": paths.dataset}, meta)
@@ -359,7 +379,7 @@ def stage_finetune(cfg: Config, paths: Paths, system: str, device) -> list[float
         return F.cross_entropy(clf(z_bank[i], f_bank[i], t_bank[i]), y_bank[i])
 
     opt, lrs = make_optimizer(clf.parameters(), cfg.finetune.lr)
-    meta = {"system": system, "finetune": cfg.section("finetune"), "sampler": cfg.section("sampler")}
+    meta = receiver_config(cfg, paths.dataset, system)
     hist = fit(f"finetune-{system}", {"model": clf}, opt, lrs, cfg.finetune.epochs, y_bank.shape[0],
                cfg.finetune.batch_size, g, step, paths.resume(f"finetune_{system}"), meta)
     save_checkpoint(paths.receiver(system), {"model": clf.state_dict()}, f"receiver_{system}", {"dataset": paths.dataset}, meta)

@@ -12,6 +12,8 @@ rule train_adversary:
         "../envs/diffsem.yaml"
     log:
         "logs/{ds}/train_adversary.log",
+    benchmark:
+        "benchmarks/{ds}/train_adversary.tsv",
     threads: workflow.cores
     resources:
         gpu=1,
@@ -36,6 +38,8 @@ rule train_strong:
         "../envs/diffsem.yaml"
     log:
         "logs/{ds}/train_strong.log",
+    benchmark:
+        "benchmarks/{ds}/train_strong.tsv",
     threads: workflow.cores
     resources:
         gpu=1,

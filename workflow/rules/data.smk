@@ -9,6 +9,8 @@ rule data:
         "../envs/diffsem.yaml"
     log:
         "logs/{ds}/data.log",
+    benchmark:
+        "benchmarks/{ds}/data.tsv",
     resources:
         runtime=20,
         mem_mb=4000,

@@ -12,6 +12,8 @@ rule train_diffusion:
         "../envs/diffsem.yaml"
     log:
         "logs/{ds}/train_diffusion_{variant}.log",
+    benchmark:
+        "benchmarks/{ds}/train_diffusion_{variant}.tsv",
     threads: workflow.cores
     resources:
         gpu=1,

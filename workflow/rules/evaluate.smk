@@ -18,6 +18,8 @@ rule evaluate:
         "../envs/diffsem.yaml"
     log:
         "logs/{ds}/evaluate.log",
+    benchmark:
+        "benchmarks/{ds}/evaluate.tsv",
     threads: workflow.cores
     resources:
         gpu=1,

@@ -12,6 +12,8 @@ rule figures:
         "../envs/diffsem.yaml"
     log:
         "logs/{ds}/figures.log",
+    benchmark:
+        "benchmarks/{ds}/figures.tsv",
     resources:
         runtime=10,
         mem_mb=2000,

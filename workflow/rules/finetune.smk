@@ -13,6 +13,8 @@ rule finetune:
         "../envs/diffsem.yaml"
     log:
         "logs/{ds}/finetune_{system}.log",
+    benchmark:
+        "benchmarks/{ds}/finetune_{system}.tsv",
     threads: workflow.cores
     resources:
         gpu=1,

@@ -11,6 +11,8 @@ rule train_jscc:
         "../envs/diffsem.yaml"
     log:
         "logs/{ds}/train_jscc.log",
+    benchmark:
+        "benchmarks/{ds}/train_jscc.tsv",
     threads: workflow.cores
     resources:
         gpu=1,
