@@ -1,0 +1,75 @@
+"""The eavesdropper and its judge, for any transmitter (Alg. 1 stage 3, Fig. 2).
+
+``send(rows, t, snr_db, g) -> z_hat`` is what the eavesdropper observes for adversary-split rows at
+an operating point.  ``train_attackers`` fits one inversion network per point by MSE (Eq. 5) on
+fresh chosen-plaintext queries each epoch; ``train_strong`` fits the strong classifier on clean
+images plus whatever distorted views the caller supplies (attacker reconstructions, directly
+noised or permuted images).  DiffSem and every baseline use these same two functions, so all
+attackers are equally strong and judged by the same architecture (Sec. IV-B).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .data import to_float
+from .runtime import generator
+from .training import fit, make_optimizer
+
+SendFn = Callable[[torch.Tensor, int, float, torch.Generator], torch.Tensor]
+# views(x, rows_on_device, adversary_rows, g_cpu, g_device) -> [(images, labels or None = the batch's), ...]
+ViewsFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Generator, torch.Generator], list]
+
+
+def point_key(t: int, snr: float) -> str:
+    return f"{int(t)}@{float(snr):g}"
+
+
+def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed: int, device, label: str = "adversary"):
+    """One inversion network per (t, snr) point; returns ({key: state_dict}, {key: final loss})."""
+    models, final = {}, {}
+    for t, snr in points:
+        key = point_key(t, snr)
+        torch.manual_seed(seed)
+        net = spec.adversary().to(device)
+        g = generator(seed)
+        gd = generator(seed, device)
+
+        def step(idx, net=net, t=t, snr=snr, gd=gd):
+            z_hat = send(idx.to(device), t, snr, gd)  # fresh queries every epoch
+            return F.mse_loss(net(z_hat), to_float(x_adv[idx]).to(device))  # Eq. 5
+
+        opt, lrs = make_optimizer(net.parameters(), acfg.lr)
+        hist = fit(f"{label} {key}", {"model": net}, opt, lrs, acfg.epochs, x_adv.shape[0], acfg.batch_size, g, step)
+        models[key] = net.state_dict()
+        final[key] = hist[-1]
+    return models, final
+
+
+def train_strong(spec, x_all, y_all, n_tr: int, views: ViewsFn, scfg, seed: int, device, label: str,
+                 resume_path=None, meta=None):
+    """Strong classifier on clean x and the caller's views; x_all = [T-R split; adversary split]."""
+    torch.manual_seed(seed)
+    net = spec.strong().to(device)
+    g = generator(seed)
+    gd = generator(seed, device)
+    y_dev = y_all.to(device)
+
+    def step(idx):
+        idx_d = idx.to(device)
+        x = to_float(x_all[idx]).to(device)
+        y = y_dev[idx_d]
+        adv_rows = idx_d[idx_d >= n_tr] - n_tr
+        parts, labels = [x], [y]
+        for xv, yv in views(x, idx_d, adv_rows, g, gd):
+            parts.append(xv)
+            labels.append(y if yv is None else yv)
+        return F.cross_entropy(net(torch.cat(parts)), torch.cat(labels))
+
+    opt, lrs = make_optimizer(net.parameters(), scfg.lr)
+    hist = fit(label, {"model": net}, opt, lrs, scfg.epochs, x_all.shape[0], scfg.batch_size, g, step,
+               resume_path, meta, (gd,))
+    return net, hist
