@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import ConfigError, load_config
 
 STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "finetune", "evaluate",
-          "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "check-config"]
+          "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "check-config"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,6 +110,10 @@ def _run(args) -> int:
         from .evaluate import stage_collect
 
         stage_collect(cfg, paths)
+    elif args.stage == "bench":
+        from .bench import print_table, run_bench
+
+        print_table(run_bench(cfg, list(cfg.datasets), device, Path(args.root) / "reports" / "bench.json"))
     elif args.stage == "figures":
         from .figures import make_all
 
