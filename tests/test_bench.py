@@ -10,7 +10,7 @@ def test_our_ddim_equals_diffusers(repo):
     """Cross-check of the sampler against diffusers' DDIMScheduler driving the same U-Net."""
     pytest.importorskip("diffusers")
     cfg = load_config(repo / "params.yaml", "smoke")
-    out = ddim_vs_diffusers(cfg, "mnist", torch.device("cpu"), t_start=150, n_steps=50)
+    out = ddim_vs_diffusers(cfg, "mnist", torch.device("cpu"), t_start=150, n_steps=50, batch=8)
     assert out["steps"] == 50
     assert out["max_abs_diff"] < 1e-4
     assert out["speed_ratio"] > 0

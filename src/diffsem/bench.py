@@ -166,7 +166,8 @@ def _in_child(target, *args) -> dict:
     return out
 
 
-def ddim_vs_diffusers(cfg: Config, ds: str, device: torch.device, t_start: int = 150, n_steps: int = 50) -> dict:
+def ddim_vs_diffusers(cfg: Config, ds: str, device: torch.device, t_start: int = 150, n_steps: int = 50,
+                      batch: int = 256) -> dict:
     """Same U-Net, same start, same 50 steps: our loop vs diffusers' DDIMScheduler (eta = 0)."""
     from diffusers import DDIMScheduler
 
@@ -176,7 +177,7 @@ def ddim_vs_diffusers(cfg: Config, ds: str, device: torch.device, t_start: int =
     torch.manual_seed(0)
     net = UNet(spec.feature_shape[0], cfg.diffusion.n_feat, 0, cfg.schedule.T).to(device).eval()
     sched = linear_schedule(cfg.schedule.T, cfg.schedule.beta_start, cfg.schedule.beta_end)
-    x0 = torch.randn(256, *spec.feature_shape, device=device)
+    x0 = torch.randn(batch, *spec.feature_shape, device=device)
     steps = ddim_timesteps(t_start, n_steps)
     stride = steps[0] - steps[1]
     if any(a - b != stride for a, b in zip(steps, steps[1:])):
@@ -203,7 +204,7 @@ def ddim_vs_diffusers(cfg: Config, ds: str, device: torch.device, t_start: int =
     a, b = ours(), theirs()
     t_ours, t_theirs = _best_time(ours, device), _best_time(theirs, device)
     return {"max_abs_diff": float((a - b).abs().max()), "speed_ratio": t_theirs / t_ours,
-            "ours_samples_per_s": 256 / t_ours, "diffusers_samples_per_s": 256 / t_theirs,
+            "ours_samples_per_s": batch / t_ours, "diffusers_samples_per_s": batch / t_theirs,
             "steps": len(their_steps)}
 
 
