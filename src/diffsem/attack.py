@@ -28,8 +28,11 @@ def point_key(t: int, snr: float) -> str:
     return f"{int(t)}@{float(snr):g}"
 
 
-def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed: int, device, label: str = "adversary"):
-    """One inversion network per (t, snr) point; returns ({key: state_dict}, {key: final loss})."""
+def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed: int, device, label: str = "adversary",
+                    resume_dir=None, meta=None):
+    """One inversion network per (t, snr) point; returns ({key: state_dict}, {key: final loss}).
+
+    With ``resume_dir``, each point's training resumes from its own per-epoch state there."""
     models, final = {}, {}
     for t, snr in points:
         key = point_key(t, snr)
@@ -43,7 +46,9 @@ def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed:
             return F.mse_loss(net(z_hat), to_float(x_adv[idx]).to(device))  # Eq. 5
 
         opt, lrs = make_optimizer(net.parameters(), acfg.lr)
-        hist = fit(f"{label} {key}", {"model": net}, opt, lrs, acfg.epochs, x_adv.shape[0], acfg.batch_size, g, step)
+        resume = None if resume_dir is None else resume_dir / f"{label.replace(' ', '_')}_{key}.pt"
+        hist = fit(f"{label} {key}", {"model": net}, opt, lrs, acfg.epochs, x_adv.shape[0], acfg.batch_size, g, step,
+                   resume, meta, (gd,))
         models[key] = net.state_dict()
         final[key] = hist[-1]
     return models, final

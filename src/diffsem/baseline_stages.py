@@ -80,8 +80,10 @@ def stage_train_ibal(cfg: Config, paths: Paths, system: str, device) -> list[flo
 
     opt, lrs = make_optimizer(list(tx.parameters()) + list(clf.parameters()), b.ibal_lr)
     meta = ibal_config(cfg, paths.dataset, system)
-    hist = fit(system, {"tx": tx, "classifier": clf}, opt, lrs, b.ibal_epochs, split.tr_x.shape[0], b.ibal_batch_size,
-               g, step)
+    # the decoder is saved with the resume state; its Adam moments are not, so a resumed IBAL run
+    # continues correctly but is not bit-identical to an uninterrupted one
+    hist = fit(system, {"tx": tx, "classifier": clf, "decoder": decoder}, opt, lrs, b.ibal_epochs, split.tr_x.shape[0],
+               b.ibal_batch_size, g, step, paths.resume(system), meta, (gd,))
     save_checkpoint(paths.baseline(system), {"tx": tx.state_dict(), "classifier": clf.state_dict()}, system,
                     {"dataset": paths.dataset}, meta)
     return hist
@@ -115,7 +117,8 @@ def stage_attack_ibal(cfg: Config, paths: Paths, system: str, device) -> None:
         return ibal_send(tx, to_float(x_adv[rows.cpu()]).to(device), effective_snr_db(sched, t, snr), g)
 
     seed = cfg.seed + BSEED["attack"]
-    models, _ = train_attackers(spec, send, x_adv, _points(cfg), cfg.adversary, seed, device, f"{system} adversary")
+    models, _ = train_attackers(spec, send, x_adv, _points(cfg), cfg.adversary, seed, device, f"{system} adversary",
+                                paths.resume("x").parent, attack_config(cfg, paths.dataset, system))
     advs = {}
     for key, sd in models.items():
         net = spec.adversary().to(device)

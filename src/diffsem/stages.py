@@ -276,7 +276,8 @@ def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
         return link.channel(link.transmit(f0_all[rows], t, snr, g), snr, g)
 
     models, final = train_attackers(spec, send, split.adv_x, cfg.eval.attacker_points(), cfg.adversary,
-                                    cfg.seed + SEED["adversary"], device)
+                                    cfg.seed + SEED["adversary"], device, "adversary", paths.resume("x").parent,
+                                    adversary_config(cfg, paths.dataset))
     save_checkpoint(paths.adversary, {"models": models}, "adversary", {"dataset": paths.dataset},
                     adversary_config(cfg, paths.dataset))
     return final
