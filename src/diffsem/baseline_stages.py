@@ -118,7 +118,7 @@ def stage_attack_ibal(cfg: Config, paths: Paths, system: str, device) -> None:
 
     seed = cfg.seed + BSEED["attack"]
     models, _ = train_attackers(spec, send, x_adv, _points(cfg), cfg.adversary, seed, device, f"{system} adversary",
-                                paths.resume("x").parent, attack_config(cfg, paths.dataset, system))
+                                paths.resume_dir, attack_config(cfg, paths.dataset, system))
     advs = {}
     for key, sd in models.items():
         net = spec.adversary().to(device)

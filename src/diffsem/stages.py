@@ -67,6 +67,10 @@ class Paths:
     def baseline_attack(self, system: str) -> Path:
         return self._p("models", f"attack_{system}.pt")
 
+    @property
+    def resume_dir(self) -> Path:
+        return self._p("models", "resume")
+
     def resume(self, stage: str) -> Path:
         return self._p("models", f"resume/{stage}.pt")
 
@@ -276,7 +280,7 @@ def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
         return link.channel(link.transmit(f0_all[rows], t, snr, g), snr, g)
 
     models, final = train_attackers(spec, send, split.adv_x, cfg.eval.attacker_points(), cfg.adversary,
-                                    cfg.seed + SEED["adversary"], device, "adversary", paths.resume("x").parent,
+                                    cfg.seed + SEED["adversary"], device, "adversary", paths.resume_dir,
                                     adversary_config(cfg, paths.dataset))
     save_checkpoint(paths.adversary, {"models": models}, "adversary", {"dataset": paths.dataset},
                     adversary_config(cfg, paths.dataset))
