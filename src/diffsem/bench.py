@@ -43,7 +43,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _best_time(fn, device, repeats: int = 3) -> float:
+def _best_time(fn, device, repeats: int = 2) -> float:
     fn()
     _sync(device)
     best = float("inf")
@@ -220,7 +220,7 @@ def run_bench(cfg: Config, datasets: list[str], device: torch.device, out: Path)
             res["receiver"][ds][system] = r
         res["training"][ds] = {s: _in_child(_training_part, cfg, ds, s, str(device))
                                for s in ("jscc", "diffusion-uncond", "diffusion-cond", "adversary", "strong")}
-    res["ddim_vs_diffusers"] = ddim_vs_diffusers(cfg, datasets[0], device)
+    res["ddim_vs_diffusers"] = ddim_vs_diffusers(cfg, datasets[0], device, batch=256 if device.type == "cuda" else 64)
     write_json(out, res)
     return res
 
