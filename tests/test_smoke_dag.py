@@ -1,7 +1,6 @@
 """A smoke run of the whole Snakemake DAG on a small subset (scale=smoke), in a temporary directory."""
 
 import json
-import shutil
 import subprocess
 import sys
 

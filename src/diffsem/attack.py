@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .channel import direct_noise
 from .data import to_float
 from .runtime import generator
 from .training import fit, make_optimizer
@@ -52,6 +53,25 @@ def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed:
         models[key] = net.state_dict()
         final[key] = hist[-1]
     return models, final
+
+
+def attacker_views(send: SendFn, advs: dict, y_adv: torch.Tensor, alpha_bar: torch.Tensor, T: int, device) -> ViewsFn:
+    """The strong classifier's distorted views (Alg. 1 lines 15-16): every image noised directly at a
+    uniformly random level (x_tilde), plus, for adversary-split rows, an attacker's reconstruction at a
+    random point (x_hat).  ``advs`` maps (t, snr) to that point's inversion network."""
+    points = list(advs)
+    ab = alpha_bar.to(device=device, dtype=torch.float32)
+
+    def views(x, idx_d, adv_rows, g, gd):
+        t = torch.randint(0, T + 1, (x.shape[0],), generator=gd, device=device)
+        out = [(direct_noise(x, ab[t], gd), None)]
+        if adv_rows.numel():
+            t_, s_ = points[int(torch.randint(0, len(points), (1,), generator=g))]
+            with torch.no_grad():
+                out.append((advs[(t_, s_)](send(adv_rows, t_, s_, gd)).clamp(0, 1), y_adv[adv_rows]))
+        return out
+
+    return views
 
 
 def train_strong(spec, x_all, y_all, n_tr: int, views: ViewsFn, scfg, seed: int, device, label: str,

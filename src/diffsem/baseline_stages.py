@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from .attack import point_key, train_attackers, train_strong
+from .attack import attacker_views, point_key, train_attackers, train_strong
 from .baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_losses, ibal_send, permute_quadrants,
                         privacy_weight, snr_input)
 from .channel import direct_noise
@@ -20,7 +20,7 @@ from .evaluate import COLUMNS, image_metrics
 from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint
 from .models import get_spec
 from .runtime import generator
-from .stages import SEED, Paths, load_strong, schedule_of
+from .stages import Paths, load_strong, schedule_of
 from .training import fit, make_optimizer
 
 IBAL_SYSTEMS = ("ibal", "ibal-d")
@@ -123,20 +123,9 @@ def stage_attack_ibal(cfg: Config, paths: Paths, system: str, device) -> None:
     for key, sd in models.items():
         net = spec.adversary().to(device)
         net.load_state_dict(sd)
-        advs[key] = net.eval()
-    keys = list(advs)
-    y_adv = split.adv_y.to(device)
-    ab = sched.alpha_bar.to(device=device, dtype=torch.float32)
-
-    def views(x, idx_d, adv_rows, g, gd):
-        t = torch.randint(0, cfg.schedule.T + 1, (x.shape[0],), generator=gd, device=device)
-        out = [(direct_noise(x, ab[t], gd), None)]
-        if adv_rows.numel():
-            key = keys[int(torch.randint(0, len(keys), (1,), generator=g))]
-            t_, s_ = key.split("@")
-            with torch.no_grad():
-                out.append((advs[key](send(adv_rows, int(t_), float(s_), gd)).clamp(0, 1), y_adv[adv_rows]))
-        return out
+        t_, s_ = key.split("@")
+        advs[(int(t_), float(s_))] = net.eval()
+    views = attacker_views(send, advs, split.adv_y.to(device), sched.alpha_bar, cfg.schedule.T, device)
 
     net, _ = train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
                           split.tr_x.shape[0], views, cfg.strong, seed + 1, device, f"{system} strong")

@@ -27,7 +27,6 @@ from tqdm import tqdm
 from .config import Config
 from .data import load_split, to_float
 from .io import atomic_path, write_json
-from .models import get_spec
 from .pipeline import Link, Receivers
 from .stages import (SEED, Paths, load_adversaries, load_jscc, load_receiver, load_strong, load_unet, point_key,
                      schedule_of)

@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .attack import point_key, train_attackers, train_strong
-from .channel import direct_noise, power_normalize
+from .attack import attacker_views, point_key, train_attackers, train_strong
+from .channel import power_normalize
 from .config import Config
 from .data import Split, load_raw_dataset, load_split, make_split, split_summary, to_float
 from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint, write_json
@@ -295,24 +295,13 @@ def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
     enc, _ = load_jscc(paths, cfg, device)
     sched = schedule_of(cfg)
     link = Link(enc, sched, cfg.channel.quantize_t2)
-    advs = load_adversaries(paths, cfg, device)
-    points = list(advs)
     f0_adv = encode_all(enc, split.adv_x, device)
-    y_adv = split.adv_y.to(device)
-    ab = sched.alpha_bar.to(device=device, dtype=torch.float32)
 
-    def views(x, idx_d, adv_rows, g, gd):
-        # x_tilde: the same images noised directly at a random level (Alg. 1 line 15)
-        t = torch.randint(0, cfg.schedule.T + 1, (x.shape[0],), generator=gd, device=device)
-        out = [(direct_noise(x, ab[t], gd), None)]
-        # x_hat: adversary reconstructions of the adversary-split images in this batch
-        if adv_rows.numel():
-            t_, s_ = points[int(torch.randint(0, len(points), (1,), generator=g))]
-            with torch.no_grad():
-                z_hat = link.channel(link.transmit(f0_adv[adv_rows], t_, s_, gd), s_, gd)
-                out.append((advs[(t_, s_)](z_hat).clamp(0, 1), y_adv[adv_rows]))
-        return out
+    def send(rows, t, snr, g):
+        return link.channel(link.transmit(f0_adv[rows], t, snr, g), snr, g)
 
+    views = attacker_views(send, load_adversaries(paths, cfg, device), split.adv_y.to(device), sched.alpha_bar,
+                           cfg.schedule.T, device)
     meta = strong_config(cfg, paths.dataset)
     net, hist = train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
                              split.tr_x.shape[0], views, cfg.strong, cfg.seed + SEED["strong"], device, "strong",
