@@ -2,7 +2,7 @@
 PY ?= python3
 SCALE ?= cpu
 
-.PHONY: setup run test smoke lint
+.PHONY: setup run test smoke lint bench
 
 setup:  ## install the package, the pinned torch pair and the pipeline tools
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
@@ -19,3 +19,7 @@ smoke: setup
 
 lint:
 	snakemake --lint
+
+bench: setup  ## speed benchmark -> reports/bench.json (needs the benchmark-only extra: diffusers)
+	$(PY) -m pip install -q -e ".[bench]"
+	diffsem bench --scale $(SCALE)

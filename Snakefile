@@ -17,6 +17,9 @@ wildcard_constraints:
     ds="|".join(DATASETS),
     variant="uncond|cond",
     system="diffsem|e-diffsem",
+    bsys="ibal|ibal-d",
+    asys="ibal|ibal-d|permutation",
+    esys="direct|permutation|ibal|ibal-d",
 
 
 include: "workflow/rules/data.smk"
@@ -25,6 +28,7 @@ include: "workflow/rules/diffusion.smk"
 include: "workflow/rules/adversary.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/baselines.smk"
 include: "workflow/rules/figures.smk"
 
 

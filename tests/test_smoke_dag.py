@@ -1,7 +1,6 @@
 """A smoke run of the whole Snakemake DAG on a small subset (scale=smoke), in a temporary directory."""
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -44,23 +43,29 @@ def test_dag_outputs(smoke_run):
     df = pd.read_csv(work / "reports/mnist/metrics.csv")
     assert list(df.columns) == COLUMNS
     n_points = len(cfg.eval.grid_points()) * len(cfg.eval.seeds)
-    assert len(df) == n_points * len(SYSTEMS)
-    assert set(df.system) == set(SYSTEMS)
+    assert len(df) == n_points * (len(SYSTEMS) + len(cfg.baselines.systems))
+    assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
+    # receivers exist for DiffSem's systems and IBAL's, not for Direct/Permutation (NaN there)
+    assert df[df.system.isin(["direct", "permutation"])].receiver_acc.isna().all()
+    assert df[~df.system.isin(["direct", "permutation"])].receiver_acc.notna().all()
     assert df.receiver_acc.between(0, 1).all() and df.attacker_acc.between(0, 1).all()
     assert (df.n_eval == cfg.data.n_eval).all()
     # the attacker attacks the shared transmitter: identical on the three rows of a point
-    assert (df.groupby(["t", "snr_db", "seed"]).attacker_acc.nunique() == 1).all()
+    ours = df[df.system.isin(SYSTEMS)]
+    assert (ours.groupby(["t", "snr_db", "seed"]).attacker_acc.nunique() == 1).all()
     # more self-noise leaves the attacker less: t=0 vs t=500 at the Fig. 4 SNR
     main = df[(df.system == "classifier") & (df.snr_db == cfg.eval.snr_db)].set_index("t")
     assert main.attacker_ssim[0] > main.attacker_ssim[500]
     metrics = json.loads((work / "reports/mnist/metrics.json").read_text())
     assert metrics["n_eval"] == cfg.data.n_eval and "t300" in metrics
     for fig in ("fig3_schedule", "fig4_accuracy_vs_t", "fig5_accuracy_vs_ssim_psnr", "fig6_adversary_images",
-                "fig8_snr_robustness"):
+                "fig7_direct_permutation", "fig8_snr_robustness"):
         p = work / "reports/mnist/figures" / f"{fig}.png"
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     for log in ("data", "train_jscc", "train_diffusion_uncond", "train_diffusion_cond", "train_adversary",
-                "train_strong", "finetune_diffsem", "finetune_e-diffsem", "evaluate", "figures"):
+                "train_strong", "finetune_diffsem", "finetune_e-diffsem", "evaluate", "figures", "train_ibal",
+                "train_ibal-d", "attack_ibal", "attack_ibal-d", "attack_permutation", "evaluate_direct",
+                "evaluate_permutation", "evaluate_ibal", "evaluate_ibal-d", "collect"):
         assert (work / "logs/mnist" / f"{log}.log").is_file()
     split = json.loads((work / "data/mnist/split.json").read_text())
     assert split["counts"]["tr_x"] == 900 and split["counts"]["adv_x"] == 600
@@ -82,7 +87,7 @@ def test_param_change_reruns_downstream_only(smoke_run):
     res = _snakemake(work, repo, "-n")
     out = res.stdout + res.stderr
     assert "evaluate" in out and "figures" in out
-    assert "train_jscc" not in out and "train_diffusion" not in out
+    assert "train_jscc" not in out and "train_diffusion" not in out and "train_ibal" not in out
 
 
 def test_same_seed_same_metrics(smoke_run, tmp_path):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 
-STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "finetune", "evaluate", "figures",
-          "check-config"]
+STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "finetune", "evaluate",
+          "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "check-config"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None, help="dataset name (one of params.yaml's `datasets`)")
     p.add_argument("--root", default=".", help="project root holding data/, models/, reports/")
     p.add_argument("--variant", choices=["uncond", "cond"], help="train-diffusion: DiffSem (uncond) or E-DiffSem (cond)")
-    p.add_argument("--system", choices=["diffsem", "e-diffsem"], help="finetune: which receiver")
+    p.add_argument("--system", choices=["diffsem", "e-diffsem", "direct", "permutation", "ibal", "ibal-d"],
+                   help="finetune: diffsem|e-diffsem; train-ibal: ibal|ibal-d; attack-baseline: ibal|ibal-d|permutation; "
+                        "evaluate-baseline: direct|permutation|ibal|ibal-d")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:n]")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = all cores available)")
     return p
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return _run(args)
-    except (ConfigError, DataError, CheckpointError, TrainingError, ValueError) as exc:
+    except (ConfigError, DataError, CheckpointError, TrainingError, ValueError, FileNotFoundError) as exc:
         print(f"diffsem: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
         return 2
 
@@ -57,8 +59,11 @@ def _run(args) -> int:
         raise ConfigError(f"params: dataset {ds!r} is not in params.yaml's datasets {list(cfg.datasets)}")
     if args.stage == "train-diffusion" and not args.variant:
         raise ValueError("train-diffusion needs --variant uncond|cond")
-    if args.stage == "finetune" and not args.system:
-        raise ValueError("finetune needs --system diffsem|e-diffsem")
+    allowed = {"finetune": ("diffsem", "e-diffsem"), "train-ibal": ("ibal", "ibal-d"),
+               "attack-baseline": ("ibal", "ibal-d", "permutation"),
+               "evaluate-baseline": ("direct", "permutation", "ibal", "ibal-d")}
+    if args.stage in allowed and args.system not in allowed[args.stage]:
+        raise ValueError(f"{args.stage} needs --system {'|'.join(allowed[args.stage])}")
 
     from . import stages
     from .runtime import pick_device, seed_everything, setup_threads
@@ -86,10 +91,33 @@ def _run(args) -> int:
         from .evaluate import stage_evaluate
 
         stage_evaluate(cfg, paths, device)
+    elif args.stage == "train-ibal":
+        from .baseline_stages import stage_train_ibal
+
+        stage_train_ibal(cfg, paths, args.system, device)
+    elif args.stage == "attack-baseline":
+        from .baseline_stages import stage_attack_ibal, stage_strong_permutation
+
+        if args.system == "permutation":
+            stage_strong_permutation(cfg, paths, device)
+        else:
+            stage_attack_ibal(cfg, paths, args.system, device)
+    elif args.stage == "evaluate-baseline":
+        from .baseline_stages import stage_evaluate_baseline
+
+        stage_evaluate_baseline(cfg, paths, args.system, device)
+    elif args.stage == "collect":
+        from .evaluate import stage_collect
+
+        stage_collect(cfg, paths)
+    elif args.stage == "bench":
+        from .bench import print_table, run_bench
+
+        print_table(run_bench(cfg, list(cfg.datasets), device, Path(args.root) / "reports" / "bench.json"))
     elif args.stage == "figures":
         from .figures import make_all
 
-        for p in make_all(paths.metrics_csv, paths.samples, stages.schedule_of(cfg), cfg.eval.snr_db, paths.figures):
+        for p in make_all(cfg, paths, stages.schedule_of(cfg)):
             print(f"wrote {p}")
     print(f"diffsem {args.stage} done in {time.time() - t0:.1f} s", flush=True)
     return 0

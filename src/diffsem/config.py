@@ -86,6 +86,18 @@ class FinetuneCfg:
 
 
 @dataclass(frozen=True)
+class BaselinesCfg:
+    systems: tuple[str, ...]
+    ibal_epochs: int
+    ibal_batch_size: int
+    ibal_lr: float
+    ibal_beta: float
+    ibal_lambda: float
+    ibal_train_snr_db: float
+    ibald_snr_range_db: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class EvalCfg:
     snr_db: float
     t_grid: tuple[int, ...]
@@ -127,6 +139,7 @@ class Config:
     strong: TrainCfg
     finetune: FinetuneCfg
     eval: EvalCfg
+    baselines: BaselinesCfg
 
     def section(self, name: str) -> dict[str, Any]:
         """A section as a plain dict (recorded in checkpoints)."""
@@ -136,7 +149,7 @@ class Config:
 _SECTIONS = {
     "data": DataCfg, "schedule": ScheduleCfg, "channel": ChannelCfg, "jscc": JsccCfg,
     "diffusion": DiffusionCfg, "sampler": SamplerCfg, "adversary": TrainCfg, "strong": TrainCfg,
-    "finetune": FinetuneCfg, "eval": EvalCfg,
+    "finetune": FinetuneCfg, "eval": EvalCfg, "baselines": BaselinesCfg,
 }
 
 
@@ -192,6 +205,9 @@ def deep_merge(base: dict, over: dict) -> dict:
 
 def _cross_checks(cfg: Config) -> None:
     T = cfg.schedule.T
+    lo, hi = cfg.baselines.ibald_snr_range_db
+    if lo >= hi:
+        raise ConfigError(f"params: 'baselines.ibald_snr_range_db' = {[lo, hi]} is invalid: needs low < high")
     if cfg.schedule.beta_start > cfg.schedule.beta_end:
         raise ConfigError(
             f"params: 'schedule.beta_start' = {cfg.schedule.beta_start} is invalid: must be <= schedule.beta_end = {cfg.schedule.beta_end}"

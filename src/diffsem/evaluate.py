@@ -27,7 +27,6 @@ from tqdm import tqdm
 from .config import Config
 from .data import load_split, to_float
 from .io import atomic_path, write_json
-from .models import get_spec
 from .pipeline import Link, Receivers
 from .stages import (SEED, Paths, load_adversaries, load_jscc, load_receiver, load_strong, load_unet, point_key,
                      schedule_of)
@@ -145,11 +144,23 @@ def stage_evaluate(cfg: Config, paths: Paths, device) -> pd.DataFrame:
               ", ".join(f"{r['system']} {r['receiver_acc']:.3f}" for r in pr) +
               f", attacker {pr[0]['attacker_acc']:.3f} (ssim {pr[0]['attacker_ssim']:.3f})", flush=True)
     df = pd.DataFrame(rows, columns=COLUMNS).sort_values(["system", "snr_db", "t", "seed"]).reset_index(drop=True)
+    with atomic_path(paths.eval_part("diffsem")) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    with atomic_path(paths.eval_samples("diffsem")) as tmp:
+        torch.save(adversary_samples(cfg, split, link, advs, device), tmp)
+    return df
+
+
+def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:
+    """metrics.csv = every evaluation rule's rows (DiffSem's and each configured baseline's); metrics.json."""
+    parts = ["diffsem", *cfg.baselines.systems]
+    missing = [p for p in parts if not paths.eval_part(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"collect: evaluation results missing for {missing}; run their evaluate rules")
+    df = pd.concat([pd.read_csv(paths.eval_part(p)) for p in parts], ignore_index=True)[COLUMNS]
     with atomic_path(paths.metrics_csv) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     write_json(paths.metrics_json, headline(df, cfg))
-    with atomic_path(paths.samples) as tmp:
-        torch.save(adversary_samples(cfg, split, link, advs, device), tmp)
     return df
 
 
@@ -159,6 +170,7 @@ def headline(df: pd.DataFrame, cfg: Config) -> dict:
     main = df[df.snr_db == float(cfg.eval.snr_db)]
     out: dict = {"n_eval": int(df.n_eval.iloc[0]), "snr_db": float(cfg.eval.snr_db)}
     ts = sorted(main.t.unique())
+    others = [s for s in main.system.unique() if s not in SYSTEMS]
     for want in (150, 300):
         t = min(ts, key=lambda v: abs(v - want))
         at = main[main.t == t].groupby("system").mean(numeric_only=True)
@@ -171,6 +183,10 @@ def headline(df: pd.DataFrame, cfg: Config) -> dict:
         p = float(at.loc["classifier", "attacker_acc"])
         d.update(attacker_acc=round(p, 4), attacker_se=round(math.sqrt(p * (1 - p) / n), 4),
                  attacker_ssim=round(float(at.loc["classifier", "attacker_ssim"]), 4))
+        for s in others:  # baselines: their receiver (IBAL) and attacker accuracy at the same point
+            if not math.isnan(at.loc[s, "receiver_acc"]):
+                d[f"{s}_acc"] = round(float(at.loc[s, "receiver_acc"]), 4)
+            d[f"{s}_attacker_acc"] = round(float(at.loc[s, "attacker_acc"]), 4)
         out[f"t{want}"] = d
     mean = main.groupby("system").receiver_acc.mean()
     out["grid_mean"] = {f"{s}_acc": round(float(mean[s]), 4) for s in SYSTEMS}

@@ -20,7 +20,15 @@ STYLE = {  # system -> (label, color, marker); receivers solid, attackers dashed
     "classifier": ("Classifier", "tab:green", "*"),
     "diffsem": ("DiffSem", "tab:red", "o"),
     "e-diffsem": ("E-DiffSem", "darkred", "s"),
+    "ibal": ("IBAL", "tab:purple", "^"),
+    "ibal-d": ("IBAL-D", "tab:pink", "v"),
+    "direct": ("Direct", "tab:gray", "x"),
+    "permutation": ("Permutation", "tab:olive", "D"),
 }
+# whose attacker a system's attacker columns describe ("classifier" rows carry DiffSem's attacker)
+ATTACKERS = {"classifier": "Ours", "ibal": "IBAL", "ibal-d": "IBAL-D", "direct": "Direct", "permutation": "Permutation"}
+ATTACKER_COLOR = {"classifier": "tab:blue", "ibal": "tab:purple", "ibal-d": "tab:pink", "direct": "tab:gray",
+                  "permutation": "tab:olive"}
 
 
 def _save(fig, path: Path) -> None:
@@ -58,7 +66,7 @@ def fig3_schedule(schedule: Schedule, path: Path, mark_t: int = 184) -> None:
     ax2.annotate(f"t={mark_t}, p={e:.2f} dB", (mark_t, e), textcoords="offset points", xytext=(8, 8))
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="upper right")
+    ax.legend(h1 + h2, l1 + l2, loc="center right")
     ax.set_title("Fig. 3: schedule and equivalent SNR")
     ax.grid(alpha=0.3)
     _save(fig, path)
@@ -73,57 +81,84 @@ def fig4_accuracy_vs_t(df: pd.DataFrame, snr_db: float, path: Path, title: str =
             continue
         g = _agg(s, "receiver_acc")
         ax.errorbar(g.t, g["mean"], yerr=g.se, label=f"{label} (receiver)", color=color, marker=marker, capsize=2)
-    s = d[d.system == "classifier"]
-    if not s.empty:
+    for system in ("classifier", "ibal", "ibal-d"):
+        s = d[d.system == system]
+        if s.empty:
+            continue
         g = _agg(s, "attacker_acc")
-        ax.errorbar(g.t, g["mean"], yerr=g.se, label="Ours (attacker)", color="tab:blue", ls="--", marker="o", capsize=2)
+        ax.errorbar(g.t, g["mean"], yerr=g.se, label=f"{ATTACKERS[system]} (attacker)", color=ATTACKER_COLOR[system],
+                    ls="--", marker=STYLE["diffsem" if system == "classifier" else system][2], capsize=2, mfc="none")
     ax.set_xlabel("t")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
     ax.set_title(f"{title}: accuracy vs t (channel SNR {snr_db:g} dB)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
     _save(fig, path)
 
 
 def fig5_accuracy_vs_ssim_psnr(df: pd.DataFrame, snr_db: float, path: Path, title: str = "Fig. 5") -> None:
-    d = df[(df.snr_db == snr_db) & (df.system == "classifier")].groupby("t").mean(numeric_only=True).reset_index()
-    fig, axes = plt.subplots(2, 1, figsize=(6, 7))
-    for ax, col, xl in ((axes[0], "attacker_ssim", "SSIM"), (axes[1], "attacker_psnr", "PSNR (dB)")):
-        o = d.sort_values(col)
-        ax.plot(o[col], o.attacker_acc, "--o", color="tab:blue", label="Ours (attacker)")
-        for _, r in o.iterrows():
-            ax.annotate(f"t={int(r.t)}", (r[col], r.attacker_acc), fontsize=6, textcoords="offset points", xytext=(3, -8))
+    """Attacker accuracy against the SSIM and PSNR of what it recovers, for every system's attacker."""
+    fig, axes = plt.subplots(2, 1, figsize=(6.5, 8))
+    for system, name in ATTACKERS.items():
+        d = df[(df.snr_db == snr_db) & (df.system == system)].groupby("t").mean(numeric_only=True).reset_index()
+        if d.empty:
+            continue
+        marker = STYLE["diffsem" if system == "classifier" else system][2]
+        for ax, col in ((axes[0], "attacker_ssim"), (axes[1], "attacker_psnr")):
+            o = d.sort_values(col)
+            ax.plot(o[col], o.attacker_acc, "--", marker=marker, color=ATTACKER_COLOR[system], label=name, mfc="none")
+            if system == "classifier":
+                for _, r in o.iterrows():
+                    ax.annotate(f"t={int(r.t)}", (r[col], r.attacker_acc), fontsize=6, textcoords="offset points",
+                                xytext=(3, -8))
+    for ax, xl in ((axes[0], "SSIM"), (axes[1], "PSNR (dB)")):
         ax.set_xlabel(xl)
-        ax.set_ylabel("accuracy")
+        ax.set_ylabel("accuracy (strong classifier)")
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
     axes[0].set_title(f"{title}: attacker accuracy vs SSIM and PSNR ({snr_db:g} dB)")
     _save(fig, path)
 
 
-def fig6_adversary_images(samples: dict, schedule: Schedule, path: Path, title: str = "Fig. 6") -> None:
-    x, xh, ts = samples["x"], samples["x_hat"], samples["t"].tolist()
-    n = x.shape[0]
-    fig, axes = plt.subplots(len(ts), 2, figsize=(2 * n * 0.55 + 1, len(ts) * 0.9 + 0.6), squeeze=False)
+def image_rows(columns: list[tuple[str, torch.Tensor]], ts: list[int], schedule: Schedule, path: Path, title: str) -> None:
+    """Rows = t values, columns = (name, images) with images of shape (len(ts), n, C, H, W) or (n, C, H, W)."""
+    n = columns[0][1].shape[-4]
+    fig, axes = plt.subplots(len(ts), len(columns), figsize=(len(columns) * n * 0.55 + 1, len(ts) * 0.95 + 0.6),
+                             squeeze=False)
 
     def strip(imgs: torch.Tensor) -> np.ndarray:
-        arr = imgs.permute(0, 2, 3, 1).numpy()
+        arr = imgs.permute(0, 2, 3, 1).clamp(0, 1).numpy()
         return np.concatenate(list(arr), axis=1).squeeze()
 
     for r, t in enumerate(ts):
         e = float(schedule.esnr_db(t))
-        for c, (imgs, name) in enumerate(((x, "Original"), (xh[r], "Ours (attacker)"))):
+        for c, (name, imgs) in enumerate(columns):
             ax = axes[r][c]
-            ax.imshow(strip(imgs), cmap="gray", vmin=0, vmax=1)
+            ax.imshow(strip(imgs if imgs.dim() == 4 else imgs[r]), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(name, fontsize=9)
             if c == 0:
                 ax.set_ylabel(f"t={t}\n{e:.0f} dB", fontsize=8)
-    fig.suptitle(f"{title}: adversary reconstructions", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     _save(fig, path)
+
+
+def fig6_adversary_images(samples: dict[str, dict], schedule: Schedule, path: Path, title: str = "Fig. 6") -> None:
+    """Original, IBAL, IBAL-D and our attacker's reconstructions at the fig6 t values (-10/0/10 dB)."""
+    ours = samples["diffsem"]
+    cols = [("Original", ours["x"])]
+    cols += [(STYLE[s][0], samples[s]["x_hat"]) for s in ("ibal", "ibal-d") if s in samples]
+    cols.append(("Ours", ours["x_hat"]))
+    image_rows(cols, ours["t"].tolist(), schedule, path, f"{title}: adversary reconstructions")
+
+
+def fig7_direct_permutation(samples: dict[str, dict], schedule: Schedule, path: Path) -> None:
+    cols = [(STYLE[s][0], samples[s]["x_hat"]) for s in ("direct", "permutation") if s in samples]
+    ts = samples["direct" if "direct" in samples else "permutation"]["t"].tolist()
+    image_rows(cols, ts, schedule, path, "Fig. 7: Direct and Permutation modes")
 
 
 def fig8_snr_robustness(df: pd.DataFrame, path: Path, system: str = "e-diffsem") -> None:
@@ -145,18 +180,23 @@ def fig8_snr_robustness(df: pd.DataFrame, path: Path, system: str = "e-diffsem")
     _save(fig, path)
 
 
-def make_all(metrics_csv: Path, samples_path: Path, schedule: Schedule, snr_db: float, out_dir: Path) -> list[Path]:
-    df = pd.read_csv(metrics_csv)
-    samples = torch.load(samples_path, map_location="cpu", weights_only=True)
+def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
+    """Every figure from reports/<ds>/metrics.csv and the evaluation samples; returns the paths written."""
+    df = pd.read_csv(paths.metrics_csv)
+    samples = {s: torch.load(paths.eval_samples(s), map_location="cpu", weights_only=True)
+               for s in ("diffsem", *cfg.baselines.systems)}
+    snr_db, out_dir = float(cfg.eval.snr_db), paths.figures
     out = {
         "fig3_schedule.png": lambda p: fig3_schedule(schedule, p),
         "fig4_accuracy_vs_t.png": lambda p: fig4_accuracy_vs_t(df, snr_db, p),
         "fig5_accuracy_vs_ssim_psnr.png": lambda p: fig5_accuracy_vs_ssim_psnr(df, snr_db, p),
         "fig6_adversary_images.png": lambda p: fig6_adversary_images(samples, schedule, p),
-        "fig8_snr_robustness.png": lambda p: fig8_snr_robustness(df, p),
+        "fig8_snr_robustness.png": lambda p: fig8_snr_robustness(df[df.system.isin(["classifier", "e-diffsem"])], p),
     }
-    paths = []
+    if {"direct", "permutation"} & set(samples):
+        out["fig7_direct_permutation.png"] = lambda p: fig7_direct_permutation(samples, schedule, p)
+    paths_out = []
     for name, fn in out.items():
         fn(out_dir / name)
-        paths.append(out_dir / name)
-    return paths
+        paths_out.append(out_dir / name)
+    return paths_out

@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .channel import direct_noise, power_normalize
+from .attack import attacker_views, point_key, train_attackers, train_strong
+from .channel import power_normalize
 from .config import Config
 from .data import Split, load_raw_dataset, load_split, make_split, split_summary, to_float
 from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint, write_json
@@ -43,7 +44,6 @@ class Paths:
     strong = property(lambda s: s._p("models", "strong.pt"))
     metrics_csv = property(lambda s: s._p("reports", "metrics.csv"))
     metrics_json = property(lambda s: s._p("reports", "metrics.json"))
-    samples = property(lambda s: s._p("reports", "adversary_samples.pt"))
     eval_points = property(lambda s: s._p("reports", "eval_points"))
     figures = property(lambda s: s._p("reports", "figures"))
 
@@ -52,6 +52,24 @@ class Paths:
 
     def receiver(self, system: str) -> Path:
         return self._p("models", f"receiver_{system}.pt")
+
+    def eval_part(self, system: str) -> Path:
+        """Rows of metrics.csv from one evaluation rule (`diffsem` covers classifier/diffsem/e-diffsem)."""
+        return self._p("reports", f"eval/{system}.csv")
+
+    def eval_samples(self, system: str) -> Path:
+        """Originals and what the attacker reconstructs/sees at the Fig. 6 t values."""
+        return self._p("reports", f"eval/{system}_samples.pt")
+
+    def baseline(self, system: str) -> Path:
+        return self._p("models", f"{system}.pt")
+
+    def baseline_attack(self, system: str) -> Path:
+        return self._p("models", f"attack_{system}.pt")
+
+    @property
+    def resume_dir(self) -> Path:
+        return self._p("models", "resume")
 
     def resume(self, stage: str) -> Path:
         return self._p("models", f"resume/{stage}.pt")
@@ -142,10 +160,6 @@ def load_strong(paths: Paths, cfg: Config, device):
     net = spec.strong()
     load_module_state(net, state["model"], paths.strong)
     return net.to(device).eval()
-
-
-def point_key(t: int, snr: float) -> str:
-    return f"{int(t)}@{float(snr):g}"
 
 
 @torch.no_grad()
@@ -259,28 +273,15 @@ def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
     spec = get_spec(paths.dataset)
     split = load_split(paths.split)
     enc, _ = load_jscc(paths, cfg, device)
-    sched = schedule_of(cfg)
-    link = Link(enc, sched, cfg.channel.quantize_t2)
+    link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
     f0_all = encode_all(enc, split.adv_x, device)
-    x_all = split.adv_x
-    models, final = {}, {}
-    for t, snr in cfg.eval.attacker_points():
-        key = point_key(t, snr)
-        torch.manual_seed(cfg.seed + SEED["adversary"])
-        net = spec.adversary().to(device)
-        g = generator(cfg.seed + SEED["adversary"])
-        gd = generator(cfg.seed + SEED["adversary"], device)
 
-        def step(idx, net=net, t=t, snr=snr, gd=gd):
-            idx_d = idx.to(device)
-            z_hat = link.channel(link.transmit(f0_all[idx_d], t, snr, gd), snr, gd)  # fresh queries every epoch
-            return F.mse_loss(net(z_hat), to_float(x_all[idx]).to(device))  # Eq. 5
+    def send(rows, t, snr, g):
+        return link.channel(link.transmit(f0_all[rows], t, snr, g), snr, g)
 
-        opt, lrs = make_optimizer(net.parameters(), cfg.adversary.lr)
-        hist = fit(f"adversary {key}", {"model": net}, opt, lrs, cfg.adversary.epochs, x_all.shape[0],
-                   cfg.adversary.batch_size, g, step)
-        models[key] = net.state_dict()
-        final[key] = hist[-1]
+    models, final = train_attackers(spec, send, split.adv_x, cfg.eval.attacker_points(), cfg.adversary,
+                                    cfg.seed + SEED["adversary"], device, "adversary", paths.resume_dir,
+                                    adversary_config(cfg, paths.dataset))
     save_checkpoint(paths.adversary, {"models": models}, "adversary", {"dataset": paths.dataset},
                     adversary_config(cfg, paths.dataset))
     return final
@@ -294,41 +295,17 @@ def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
     enc, _ = load_jscc(paths, cfg, device)
     sched = schedule_of(cfg)
     link = Link(enc, sched, cfg.channel.quantize_t2)
-    advs = load_adversaries(paths, cfg, device)
-    points = list(advs)
-    x_all = torch.cat([split.tr_x, split.adv_x])
-    y_all = torch.cat([split.tr_y, split.adv_y]).to(device)
     f0_adv = encode_all(enc, split.adv_x, device)
-    n_tr = split.tr_x.shape[0]
-    torch.manual_seed(cfg.seed + SEED["strong"])
-    net = spec.strong().to(device)
-    g = generator(cfg.seed + SEED["strong"])
-    gd = generator(cfg.seed + SEED["strong"], device)
-    ab = sched.alpha_bar.to(device=device, dtype=torch.float32)
 
-    def step(idx):
-        idx_d = idx.to(device)
-        x = to_float(x_all[idx]).to(device)
-        y = y_all[idx_d]
-        # x_tilde: the same images noised directly at a random level (Alg. 1 line 15)
-        t = torch.randint(0, cfg.schedule.T + 1, (x.shape[0],), generator=gd, device=device)
-        x_tilde = direct_noise(x, ab[t], gd)
-        parts, labels = [x, x_tilde], [y, y]
-        # x_hat: adversary reconstructions of the adversary-split images in this batch
-        adv_rows = idx_d[idx_d >= n_tr] - n_tr
-        if adv_rows.numel():
-            t_, s_ = points[int(torch.randint(0, len(points), (1,), generator=g))]
-            with torch.no_grad():
-                z_hat = link.channel(link.transmit(f0_adv[adv_rows], t_, s_, gd), s_, gd)
-                x_hat = advs[(t_, s_)](z_hat).clamp(0, 1)
-            parts.append(x_hat)
-            labels.append(y_all[adv_rows + n_tr])
-        return F.cross_entropy(net(torch.cat(parts)), torch.cat(labels))
+    def send(rows, t, snr, g):
+        return link.channel(link.transmit(f0_adv[rows], t, snr, g), snr, g)
 
-    opt, lrs = make_optimizer(net.parameters(), cfg.strong.lr)
+    views = attacker_views(send, load_adversaries(paths, cfg, device), split.adv_y.to(device), sched.alpha_bar,
+                           cfg.schedule.T, device)
     meta = strong_config(cfg, paths.dataset)
-    hist = fit("strong", {"model": net}, opt, lrs, cfg.strong.epochs, x_all.shape[0], cfg.strong.batch_size, g, step,
-               paths.resume("strong"), meta, (gd,))
+    net, hist = train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
+                             split.tr_x.shape[0], views, cfg.strong, cfg.seed + SEED["strong"], device, "strong",
+                             paths.resume("strong"), meta)
     save_checkpoint(paths.strong, {"model": net.state_dict()}, "strong", {"dataset": paths.dataset}, meta)
     return hist
 

@@ -3,13 +3,14 @@
 
 SCALE = config["scale"]
 DATASETS = config["datasets"]
+BASELINES = list(config["scales"][SCALE].get("baselines", {}).get("systems", config["baselines"]["systems"]))
 FIGURES = [
     "fig3_schedule",
     "fig4_accuracy_vs_t",
     "fig5_accuracy_vs_ssim_psnr",
     "fig6_adversary_images",
     "fig8_snr_robustness",
-]
+] + (["fig7_direct_permutation"] if {"direct", "permutation"} & set(BASELINES) else [])
 
 
 
@@ -37,3 +38,17 @@ def effective(*sections):
         else:
             out[s] = base
     return out
+
+
+def baseline_eval_inputs(wildcards):
+    """What a baseline's evaluation needs besides the split."""
+    s, ds = wildcards.esys, wildcards.ds
+    if s == "direct":
+        return [f"models/{ds}/strong.pt"]
+    if s == "permutation":
+        return [f"models/{ds}/attack_permutation.pt"]
+    return [f"models/{ds}/{s}.pt", f"models/{ds}/attack_{s}.pt"]
+
+
+def attack_inputs(wildcards):
+    return [] if wildcards.asys == "permutation" else [f"models/{wildcards.ds}/{wildcards.asys}.pt"]

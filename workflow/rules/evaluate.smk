@@ -8,9 +8,8 @@ rule evaluate:
         "models/{ds}/adversary.pt",
         "models/{ds}/strong.pt",
     output:
-        csv="reports/{ds}/metrics.csv",
-        json="reports/{ds}/metrics.json",
-        samples="reports/{ds}/adversary_samples.pt",
+        csv="reports/{ds}/eval/diffsem.csv",
+        samples="reports/{ds}/eval/diffsem_samples.pt",
     params:
         scale=SCALE,
         cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval"),
@@ -27,3 +26,27 @@ rule evaluate:
         mem_mb=6000,
     shell:
         "diffsem --params params.yaml --scale {params.scale} evaluate --dataset {wildcards.ds} --threads {threads} > {log} 2>&1"
+
+
+rule collect:
+    """metrics.csv and metrics.json from DiffSem's and every baseline's evaluation rows."""
+    input:
+        "reports/{ds}/eval/diffsem.csv",
+        expand("reports/{{ds}}/eval/{esys}.csv", esys=BASELINES),
+    output:
+        csv="reports/{ds}/metrics.csv",
+        json="reports/{ds}/metrics.json",
+    params:
+        scale=SCALE,
+        cfg=effective("eval", "baselines"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/collect.log",
+    benchmark:
+        "benchmarks/{ds}/collect.tsv"
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} collect --dataset {wildcards.ds} > {log} 2>&1"

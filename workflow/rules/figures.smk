@@ -2,12 +2,12 @@ rule figures:
     """The paper's Figs. 3-6 and 8 from metrics.csv."""
     input:
         csv="reports/{ds}/metrics.csv",
-        samples="reports/{ds}/adversary_samples.pt",
+        samples=expand("reports/{{ds}}/eval/{s}_samples.pt", s=["diffsem"] + BASELINES),
     output:
         expand("reports/{{ds}}/figures/{fig}.png", fig=FIGURES),
     params:
         scale=SCALE,
-        cfg=effective("schedule", "eval"),
+        cfg=effective("schedule", "eval", "baselines"),
     conda:
         "../envs/diffsem.yaml"
     log:

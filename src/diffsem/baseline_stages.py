@@ -1,0 +1,236 @@
+"""Pipeline stages of the baselines (docs/baselines.md): IBAL / IBAL-D training, their attackers and
+strong classifiers, the Permutation strong classifier, and every baseline's evaluation rows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from .attack import attacker_views, point_key, train_attackers, train_strong
+from .baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_losses, ibal_send, permute_quadrants,
+                        privacy_weight, snr_input)
+from .channel import direct_noise
+from .config import Config
+from .data import load_split, to_float
+from .evaluate import COLUMNS, image_metrics
+from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint
+from .models import get_spec
+from .runtime import generator
+from .stages import Paths, load_strong, schedule_of
+from .training import fit, make_optimizer
+
+IBAL_SYSTEMS = ("ibal", "ibal-d")
+BASELINES = ("direct", "permutation", *IBAL_SYSTEMS)
+BSEED = {"ibal": 11, "ibal-d": 12, "permutation": 13, "attack": 14, "eval": 15}
+
+
+def ibal_config(cfg: Config, ds: str, system: str) -> dict:
+    return {"dataset": ds, "system": system, "seed": cfg.seed, "data": cfg.section("data"),
+            "baselines": cfg.section("baselines")}
+
+
+def _points(cfg: Config) -> list[tuple[int, float]]:
+    return cfg.eval.attacker_points()
+
+
+# ----------------------------------------------------------------------------- IBAL / IBAL-D
+
+
+def stage_train_ibal(cfg: Config, paths: Paths, system: str, device) -> list[float]:
+    """Train an IBAL (fixed SNR) or IBAL-D (SNR drawn per sample, SNR input, adaptive lambda) system."""
+    if system not in IBAL_SYSTEMS:
+        raise ValueError(f"IBAL system must be one of {IBAL_SYSTEMS}, got {system!r}")
+    b = cfg.baselines
+    spec = get_spec(paths.dataset)
+    split = load_split(paths.split)
+    seed = cfg.seed + BSEED[system]
+    torch.manual_seed(seed)
+    tx = IBALTransmitter(spec.encoder(), spec.k).to(device)
+    clf = spec.classifier().to(device)
+    decoder = spec.adversary().to(device)  # the auxiliary decoder D: same architecture as the attacker
+    g = generator(seed)
+    gd = generator(seed, device)
+    dec_opt = torch.optim.Adam(decoder.parameters(), lr=b.ibal_lr)
+    lo, hi = b.ibald_snr_range_db
+
+    def step(idx):
+        x = to_float(split.tr_x[idx]).to(device)
+        y = split.tr_y[idx].to(device)
+        if system == "ibal-d":
+            snr = lo + (hi - lo) * torch.rand(x.shape[0], generator=gd, device=device)
+            lam = privacy_weight(b.ibal_lambda, snr, b.ibal_train_snr_db)
+        else:
+            snr, lam = b.ibal_train_snr_db, b.ibal_lambda
+        # 1) D's update on the current encoder (alternating updates)
+        for p in decoder.parameters():
+            p.requires_grad_(True)
+        _, dec_loss = ibal_losses(tx, clf, decoder, x, y, snr, b.ibal_beta, lam, system == "ibal-d", gd)
+        dec_opt.zero_grad(set_to_none=True)
+        dec_loss.backward()
+        dec_opt.step()
+        # 2) the system's update against the updated D (D frozen here; fit() steps the system optimiser)
+        for p in decoder.parameters():
+            p.requires_grad_(False)
+        system_loss, _ = ibal_losses(tx, clf, decoder, x, y, snr, b.ibal_beta, lam, system == "ibal-d", gd)
+        return system_loss
+
+    opt, lrs = make_optimizer(list(tx.parameters()) + list(clf.parameters()), b.ibal_lr)
+    meta = ibal_config(cfg, paths.dataset, system)
+    # the decoder is saved with the resume state; its Adam moments are not, so a resumed IBAL run
+    # continues correctly but is not bit-identical to an uninterrupted one
+    hist = fit(system, {"tx": tx, "classifier": clf, "decoder": decoder}, opt, lrs, b.ibal_epochs, split.tr_x.shape[0],
+               b.ibal_batch_size, g, step, paths.resume(system), meta, (gd,))
+    save_checkpoint(paths.baseline(system), {"tx": tx.state_dict(), "classifier": clf.state_dict()}, system,
+                    {"dataset": paths.dataset}, meta)
+    return hist
+
+
+def load_ibal(paths: Paths, cfg: Config, system: str, device):
+    spec = get_spec(paths.dataset)
+    state = load_checkpoint(paths.baseline(system), system, {"dataset": paths.dataset},
+                            ibal_config(cfg, paths.dataset, system))
+    tx, clf = IBALTransmitter(spec.encoder(), spec.k), spec.classifier()
+    load_module_state(tx, state["tx"], paths.baseline(system))
+    load_module_state(clf, state["classifier"], paths.baseline(system))
+    return tx.to(device).eval(), clf.to(device).eval()
+
+
+def attack_config(cfg: Config, ds: str, system: str) -> dict:
+    return {"system": ibal_config(cfg, ds, system), "adversary": cfg.section("adversary"),
+            "strong": cfg.section("strong"), "points": [point_key(*p) for p in _points(cfg)]}
+
+
+def stage_attack_ibal(cfg: Config, paths: Paths, system: str, device) -> None:
+    """The same black-box attacker and strong-classifier procedure as for DiffSem, on an IBAL transmitter."""
+    spec = get_spec(paths.dataset)
+    split = load_split(paths.split)
+    tx, _ = load_ibal(paths, cfg, system, device)
+    sched = schedule_of(cfg)
+    x_adv = split.adv_x
+
+    @torch.no_grad()
+    def send(rows, t, snr, g):
+        return ibal_send(tx, to_float(x_adv[rows.cpu()]).to(device), effective_snr_db(sched, t, snr), g)
+
+    seed = cfg.seed + BSEED["attack"]
+    models, _ = train_attackers(spec, send, x_adv, _points(cfg), cfg.adversary, seed, device, f"{system} adversary",
+                                paths.resume_dir, attack_config(cfg, paths.dataset, system))
+    advs = {}
+    for key, sd in models.items():
+        net = spec.adversary().to(device)
+        net.load_state_dict(sd)
+        t_, s_ = key.split("@")
+        advs[(int(t_), float(s_))] = net.eval()
+    views = attacker_views(send, advs, split.adv_y.to(device), sched.alpha_bar, cfg.schedule.T, device)
+
+    net, _ = train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
+                          split.tr_x.shape[0], views, cfg.strong, seed + 1, device, f"{system} strong")
+    meta = attack_config(cfg, paths.dataset, system)
+    save_checkpoint(paths.baseline_attack(system), {"adversaries": models, "strong": net.state_dict()},
+                    f"{system}_attack", {"dataset": paths.dataset}, meta)
+
+
+def stage_strong_permutation(cfg: Config, paths: Paths, device) -> None:
+    """Strong classifier (same architecture) on clean and permuted, directly noised images."""
+    spec = get_spec(paths.dataset)
+    split = load_split(paths.split)
+    ab = schedule_of(cfg).alpha_bar.to(device=device, dtype=torch.float32)
+
+    def views(x, idx_d, adv_rows, g, gd):
+        t = torch.randint(0, cfg.schedule.T + 1, (x.shape[0],), generator=gd, device=device)
+        return [(direct_noise(permute_quadrants(x), ab[t], gd), None)]
+
+    net, _ = train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
+                          split.tr_x.shape[0], views, cfg.strong, cfg.seed + BSEED["permutation"], device,
+                          "permutation strong")
+    save_checkpoint(paths.baseline_attack("permutation"), {"strong": net.state_dict()}, "permutation_attack",
+                    {"dataset": paths.dataset}, {"strong": cfg.section("strong"), "seed": cfg.seed})
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+@torch.no_grad()
+def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> pd.DataFrame:
+    """Rows of metrics.csv for one baseline over the same (t, snr, seed) grid as DiffSem."""
+    if system not in BASELINES:
+        raise ValueError(f"baseline must be one of {BASELINES}, got {system!r}")
+    spec = get_spec(paths.dataset)
+    split = load_split(paths.split)
+    sched = schedule_of(cfg)
+    if system == "direct":
+        strong = load_strong(paths, cfg, device)
+    elif system == "permutation":
+        state = load_checkpoint(paths.baseline_attack("permutation"), "permutation_attack", {"dataset": paths.dataset},
+                                {"strong": cfg.section("strong"), "seed": cfg.seed})
+        strong = spec.strong()
+        load_module_state(strong, state["strong"], paths.baseline_attack("permutation"))
+        strong = strong.to(device).eval()
+    else:
+        tx, clf = load_ibal(paths, cfg, system, device)
+        state = load_checkpoint(paths.baseline_attack(system), f"{system}_attack", {"dataset": paths.dataset},
+                                attack_config(cfg, paths.dataset, system))
+        strong = spec.strong()
+        load_module_state(strong, state["strong"], paths.baseline_attack(system))
+        strong = strong.to(device).eval()
+        advs = {}
+        for key, sd in state["adversaries"].items():
+            net = spec.adversary()
+            load_module_state(net, sd, paths.baseline_attack(system))
+            advs[key] = net.to(device).eval()
+
+    def observe(x, t, snr, g):
+        """(receiver accuracy input or None, attacker's image) for one batch."""
+        if system == "direct":
+            return None, direct_point(x, sched, t, snr, g)
+        if system == "permutation":
+            return None, direct_point(permute_quadrants(x), sched, t, snr, g)
+        s_eff = effective_snr_db(sched, t, snr)
+        z_rx, z_eve = ibal_send(tx, x, s_eff, g), ibal_send(tx, x, s_eff, g)
+        tt = snr_input(s_eff, x.shape[0], x) if system == "ibal-d" else torch.zeros(x.shape[0], 1, device=device)
+        return clf(z_rx, z_rx, tt), advs[point_key(t, snr)](z_eve).clamp(0, 1)
+
+    rows = []
+    points = [(seed, t, snr) for seed in cfg.eval.seeds for t, snr in cfg.eval.grid_points()]
+    for seed, t, snr in tqdm(points, desc=f"evaluate {system}", mininterval=5):
+        g = torch.Generator(device=device).manual_seed((seed * 1_000_003 + t * 1009 + int(round((snr + 100) * 100)))
+                                                       + BSEED["eval"])
+        n = int(split.eval_idx.numel())
+        rx_correct, att_correct, ssims, psnrs = 0, 0, [], []
+        for bidx in split.eval_idx.split(cfg.eval.batch_size):
+            x = to_float(split.test_x[bidx]).to(device)
+            y = split.test_y[bidx].to(device)
+            logits, seen = observe(x, t, snr, g)
+            if logits is not None:
+                rx_correct += int((logits.argmax(1) == y).sum())
+            att_correct += int((strong(seen).argmax(1) == y).sum())
+            s, p = image_metrics(x.cpu().numpy(), seen.cpu().numpy())
+            ssims.append(s)
+            psnrs.append(p)
+        rows.append({"dataset": paths.dataset, "system": system, "t": t, "snr_db": snr, "seed": seed,
+                     "receiver_acc": rx_correct / n if system in IBAL_SYSTEMS else math.nan,
+                     "attacker_acc": att_correct / n, "attacker_ssim": float(np.concatenate(ssims).mean()),
+                     "attacker_psnr": float(np.concatenate(psnrs).mean()), "n_eval": n, "ediffsem_passes": math.nan})
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    with atomic_path(paths.eval_part(system)) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    _baseline_samples(cfg, paths, system, split, observe, device)
+    return df
+
+
+def _baseline_samples(cfg, paths, system, split, observe, device) -> None:
+    """What the attacker sees / reconstructs for the Fig. 6 and Fig. 7 images (one per class)."""
+    y = split.test_y[split.eval_idx]
+    pick = [int(split.eval_idx[torch.nonzero(y == c).flatten()[0]]) for c in range(int(y.max()) + 1)
+            if (y == c).any()][:8]
+    x = to_float(split.test_x[torch.tensor(pick)]).to(device)
+    recs = []
+    for t in cfg.eval.fig6_t:
+        g = torch.Generator(device=device).manual_seed(cfg.seed * 7919 + t)
+        recs.append(observe(x, t, cfg.eval.snr_db, g)[1].clamp(0, 1).cpu())
+    with atomic_path(paths.eval_samples(system)) as tmp:
+        torch.save({"x": x.cpu(), "t": torch.tensor(list(cfg.eval.fig6_t)), "x_hat": torch.stack(recs)}, tmp)

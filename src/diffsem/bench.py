@@ -1,0 +1,241 @@
+"""Speed benchmark (`diffsem bench`): GEMM limit, receiver throughput and FLOP efficiency, training
+throughput per stage, peak RSS per part, and a cross-check of our DDIM loop against diffusers'
+DDIMScheduler driving the same U-Net.  Writes reports/bench.json and prints a table.
+
+Each measured part runs in a fresh child process so that its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import platform
+import resource
+import time
+from pathlib import Path
+
+import torch
+
+from .config import Config
+from .io import write_json
+from .models import get_spec
+from .models.unet import UNet
+from .pipeline import Receivers
+from .schedule import linear_schedule
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    model = platform.processor() or "cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {torch.get_num_threads()} threads"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _best_time(fn, device, repeats: int = 2) -> float:
+    fn()
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def matmul_gflops(device: torch.device) -> float:
+    n = 8192 if device.type == "cuda" else 2048
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    return 2 * n**3 / _best_time(lambda: a @ b, device, 5) / 1e9
+
+
+def count_flops(fn) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    fc = FlopCounterMode(display=False)
+    with fc:
+        fn()
+    return fc.get_total_flops()
+
+
+def _receivers(cfg: Config, ds: str, device) -> Receivers:
+    """Trained models when present (realistic E-DiffSem pass counts), else fresh ones (same cost)."""
+    from .stages import Paths, load_jscc, load_receiver, load_unet, schedule_of
+
+    paths = Paths(Path("."), ds)
+    sched = schedule_of(cfg)
+    try:
+        _, clf = load_jscc(paths, cfg, device)
+        return Receivers(sched, clf, load_unet(paths, cfg, "uncond", device), load_receiver(paths, cfg, "diffsem", device),
+                         load_unet(paths, cfg, "cond", device), load_receiver(paths, cfg, "e-diffsem", device),
+                         cfg.sampler.max_steps, cfg.sampler.ediffsem_max_iters)
+    except Exception:
+        spec = get_spec(ds)
+        c = spec.feature_shape[0]
+        mk = lambda n: UNet(c, cfg.diffusion.n_feat, n, cfg.schedule.T).to(device).eval()  # noqa: E731
+        clf = spec.classifier().to(device).eval()
+        return Receivers(sched, clf, mk(0), clf, mk(spec.n_classes), clf, cfg.sampler.max_steps,
+                         cfg.sampler.ediffsem_max_iters)
+
+
+def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q) -> None:
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    device = torch.device(device_str)
+    rx = _receivers(cfg, ds, device)
+    spec = get_spec(ds)
+    g = torch.Generator(device=device).manual_seed(0)
+    z = torch.randn(256, *spec.feature_shape, generator=g, device=device)
+    t = 150
+
+    def run():
+        with torch.inference_mode():
+            if system == "classifier":
+                return rx.bypass_logits(z, t)
+            if system == "diffsem":
+                return rx.diffsem_logits(z, t, t, 1.0)
+            return rx.ediffsem_logits(z, t, t, 1.0)[0]
+
+    flops = count_flops(run)
+    sec = _best_time(run, device)
+    q.put({"samples_per_s": 256 / sec, "gflops": flops / sec / 1e9, "flops_per_sample": flops / 256,
+           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
+def _training_part(cfg: Config, ds: str, stage: str, device_str: str, q) -> None:
+    """Samples/s of one optimisation step of a stage's network(s) at the stage's batch size."""
+    import torch.nn.functional as F
+
+    device = torch.device(device_str)
+    spec = get_spec(ds)
+    c, h, w = spec.image_shape
+    if stage in ("diffusion-uncond", "diffusion-cond"):
+        cond = stage.endswith("-cond")
+        net = UNet(spec.feature_shape[0], cfg.diffusion.n_feat, spec.n_classes if cond else 0, cfg.schedule.T).to(device)
+        bs = cfg.diffusion.batch_size
+        f = torch.randn(bs, *spec.feature_shape, device=device)
+        tt = torch.randint(1, cfg.schedule.T + 1, (bs,), device=device)
+        ctx = F.one_hot(torch.randint(0, spec.n_classes, (bs,), device=device), spec.n_classes).float() if cond else None
+        params, loss_fn = net.parameters(), lambda: F.mse_loss(net(f, tt, ctx), f)
+    elif stage == "jscc":
+        enc, clf = spec.encoder().to(device), spec.classifier().to(device)
+        bs = cfg.jscc.batch_size
+        x, y = torch.rand(bs, c, h, w, device=device), torch.randint(0, spec.n_classes, (bs,), device=device)
+        params = list(enc.parameters()) + list(clf.parameters())
+        loss_fn = lambda: F.cross_entropy(clf(enc(x), enc(x), torch.zeros(bs, 1, device=device)), y)  # noqa: E731
+    elif stage == "adversary":
+        net = spec.adversary().to(device)
+        bs = cfg.adversary.batch_size
+        z, x = torch.randn(bs, *spec.feature_shape, device=device), torch.rand(bs, c, h, w, device=device)
+        params, loss_fn = net.parameters(), lambda: F.mse_loss(net(z), x)
+    else:  # strong: clean + two distorted views per batch
+        net = spec.strong().to(device)
+        bs = 3 * cfg.strong.batch_size
+        x, y = torch.rand(bs, c, h, w, device=device), torch.randint(0, spec.n_classes, (bs,), device=device)
+        params, loss_fn = net.parameters(), lambda: F.cross_entropy(net(x), y)
+    opt = torch.optim.Adam(params, lr=1e-4)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss_fn().backward()
+        opt.step()
+
+    sec = _best_time(step, device)
+    q.put({"samples_per_s": bs / sec, "batch_size": bs,
+           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+
+
+def _in_child(target, *args) -> dict:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(*args, q))
+    p.start()
+    out = q.get()
+    p.join()
+    return out
+
+
+def ddim_vs_diffusers(cfg: Config, ds: str, device: torch.device, t_start: int = 150, n_steps: int = 50,
+                      batch: int = 256) -> dict:
+    """Same U-Net, same start, same 50 steps: our loop vs diffusers' DDIMScheduler (eta = 0)."""
+    from diffusers import DDIMScheduler
+
+    from .sampler import ddim_reverse, ddim_timesteps
+
+    spec = get_spec(ds)
+    torch.manual_seed(0)
+    net = UNet(spec.feature_shape[0], cfg.diffusion.n_feat, 0, cfg.schedule.T).to(device).eval()
+    sched = linear_schedule(cfg.schedule.T, cfg.schedule.beta_start, cfg.schedule.beta_end)
+    x0 = torch.randn(batch, *spec.feature_shape, device=device)
+    steps = ddim_timesteps(t_start, n_steps)
+    stride = steps[0] - steps[1]
+    if any(a - b != stride for a, b in zip(steps, steps[1:])):
+        raise ValueError("the diffusers comparison needs a uniform stride: pick t_start divisible by n_steps")
+    # diffusers indexes alpha_bar from 0 (its t = our t - 1) and steps with a fixed stride over the
+    # whole range: the offset puts its grid on ours, set_alpha_to_one makes the last step land on f0
+    ds_sched = DDIMScheduler(num_train_timesteps=cfg.schedule.T, beta_start=cfg.schedule.beta_start,
+                             beta_end=cfg.schedule.beta_end, beta_schedule="linear", clip_sample=False,
+                             set_alpha_to_one=True, steps_offset=(t_start - 1) % stride, timestep_spacing="leading")
+    ds_sched.set_timesteps(cfg.schedule.T // stride)
+    their_steps = [int(s) for s in ds_sched.timesteps if int(s) <= t_start - 1]
+
+    def ours():
+        with torch.inference_mode():
+            return ddim_reverse(lambda x, t: net(x, t), x0, sched, t_start, n_steps)
+
+    def theirs():
+        with torch.inference_mode():
+            x = x0
+            for s in their_steps:
+                x = ds_sched.step(net(x, s + 1), s, x, eta=0.0).prev_sample
+            return x
+
+    a, b = ours(), theirs()
+    t_ours, t_theirs = _best_time(ours, device), _best_time(theirs, device)
+    return {"max_abs_diff": float((a - b).abs().max()), "speed_ratio": t_theirs / t_ours,
+            "ours_samples_per_s": batch / t_ours, "diffusers_samples_per_s": batch / t_theirs,
+            "steps": len(their_steps)}
+
+
+def run_bench(cfg: Config, datasets: list[str], device: torch.device, out: Path) -> dict:
+    res: dict = {"device": device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads()}
+    res["matmul_gflops"] = matmul_gflops(device)
+    res["receiver"], res["training"] = {}, {}
+    for ds in datasets:
+        res["receiver"][ds] = {}
+        for system in ("classifier", "diffsem", "e-diffsem"):
+            r = _in_child(_receiver_part, cfg, ds, system, str(device))
+            r["flops_fraction"] = r["gflops"] / res["matmul_gflops"]
+            res["receiver"][ds][system] = r
+        res["training"][ds] = {s: _in_child(_training_part, cfg, ds, s, str(device))
+                               for s in ("jscc", "diffusion-uncond", "diffusion-cond", "adversary", "strong")}
+    res["ddim_vs_diffusers"] = ddim_vs_diffusers(cfg, datasets[0], device, batch=256 if device.type == "cuda" else 64)
+    write_json(out, res)
+    return res
+
+
+def print_table(res: dict) -> None:
+    print(f"device: {res['device']}   fp32 GEMM: {res['matmul_gflops']:.1f} GFLOP/s")
+    print(f"{'receiver (batch 256, T=150)':<36}{'samples/s':>12}{'GFLOP/s':>10}{'of GEMM':>9}{'peak RSS MB':>13}")
+    for ds, systems in res["receiver"].items():
+        for s, r in systems.items():
+            print(f"{ds + ' ' + s:<36}{r['samples_per_s']:>12.1f}{r['gflops']:>10.1f}{r['flops_fraction']:>9.0%}"
+                  f"{r['peak_rss_mb']:>13.0f}")
+    print(f"{'training step':<36}{'samples/s':>12}{'':>19}{'peak RSS MB':>13}")
+    for ds, stages in res["training"].items():
+        for s, r in stages.items():
+            print(f"{ds + ' ' + s:<36}{r['samples_per_s']:>12.1f}{'':>19}{r['peak_rss_mb']:>13.0f}")
+    d = res["ddim_vs_diffusers"]
+    print(f"DDIM vs diffusers DDIMScheduler: max |diff| {d['max_abs_diff']:.2e}, ours/theirs speed {d['speed_ratio']:.2f}x")
+    print(json.dumps({"bench": "written"}))

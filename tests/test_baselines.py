@@ -1,0 +1,83 @@
+import math
+
+import pytest
+import torch
+
+from diffsem.baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_losses, permute_quadrants,
+                               privacy_weight)
+from diffsem.channel import per_sample_power
+from diffsem.models import get_spec
+from diffsem.schedule import linear_schedule
+from diffsem.self_noising import received_noise_variance
+
+S = linear_schedule(500, 1e-4, 0.02)
+
+
+def test_permutation_is_an_involution_moving_two_quadrants():
+    x = torch.arange(2 * 1 * 28 * 28, dtype=torch.float32).view(2, 1, 28, 28)
+    p = permute_quadrants(x)
+    assert torch.equal(permute_quadrants(p), x)
+    assert torch.equal(p[..., :14, :14], x[..., 14:, 14:]) and torch.equal(p[..., 14:, 14:], x[..., :14, :14])
+    assert torch.equal(p[..., :14, 14:], x[..., :14, 14:]) and torch.equal(p[..., 14:, :14], x[..., 14:, :14])
+    assert not torch.equal(p, x)
+    # content is only moved, never changed
+    assert torch.equal(torch.sort(p.flatten()).values, torch.sort(x.flatten()).values)
+    with pytest.raises(ValueError):
+        permute_quadrants(torch.zeros(1, 1, 5, 6))
+
+
+@pytest.mark.parametrize("t", [67, 150, 184, 344])
+def test_direct_noise_esnr_matches_eq13(t):
+    """At a compensated grid point the Direct image's SNR is Eq. 13's ESNR at t."""
+    g = torch.Generator().manual_seed(t)
+    x = torch.rand(3000, 1, 28, 28, generator=g)
+    xt = direct_point(x, S, t, 15.0, g)
+    sig = math.sqrt(float(S.alpha_bar[t])) * x
+    measured = 10 * math.log10(float(per_sample_power(sig).mean() / (xt - sig).pow(2).mean()))
+    assert abs(measured - float(S.esnr_db(t))) < 0.05
+
+
+def test_effective_snr():
+    # compensated points: the effective SNR is the ESNR of T' (Eq. 13), the paper's SNR -> t conversion
+    for t in (67, 184, 344):
+        assert abs(effective_snr_db(S, t, 15.0) - float(S.esnr_db(t))) < 1e-6
+    # T' = 0: only the channel
+    assert abs(effective_snr_db(S, 0, 15.0) - 15.0) < 1e-6
+    assert effective_snr_db(S, 0, None) == 60.0
+    # a channel noisier than T': the channel decides
+    v = received_noise_variance(S, 20, -5.0)
+    assert abs(effective_snr_db(S, 20, -5.0) - 10 * math.log10(float(S.alpha_bar[20]) / v)) < 1e-9
+
+
+def test_privacy_weight_scales_with_noise():
+    w = privacy_weight(0.1, torch.tensor([25.0, 15.0, 5.0, -30.0]), 15.0)
+    assert torch.allclose(w[:3], torch.tensor([0.01, 0.1, 1.0]))
+    assert math.isclose(float(w[3]), 1.0)  # clipped at 10x
+
+
+def test_ibal_gradients_go_where_they_should():
+    """The system loss pushes the decoder's MSE up but never trains the decoder; the decoder loss trains only D."""
+    spec = get_spec("mnist")
+    torch.manual_seed(0)
+    tx, clf, dec = IBALTransmitter(spec.encoder(), spec.k), spec.classifier(), spec.adversary()
+    x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    for p in dec.parameters():
+        p.requires_grad_(False)
+    system, _ = ibal_losses(tx, clf, dec, x, y, 10.0, 1e-3, 0.1, False, torch.Generator().manual_seed(0))
+    system.backward()
+    assert all(p.grad is None for p in dec.parameters())
+    assert tx.encoder.net[0].weight.grad is not None and tx.logvar.grad is not None
+    for p in dec.parameters():
+        p.requires_grad_(True)
+    tx.zero_grad()
+    _, d = ibal_losses(tx, clf, dec, x, y, 10.0, 1e-3, 0.1, False, torch.Generator().manual_seed(0))
+    d.backward()
+    assert tx.encoder.net[0].weight.grad is None and dec.net[1].weight.grad is not None
+
+
+def test_ibal_feature_is_power_normalised_and_kl_nonnegative():
+    spec = get_spec("mnist")
+    tx = IBALTransmitter(spec.encoder(), spec.k)
+    f, kl = tx(torch.rand(4, 1, 28, 28), sample=True, g=torch.Generator().manual_seed(1))
+    assert torch.allclose(per_sample_power(f), torch.ones(4), atol=1e-5)
+    assert torch.all(kl >= 0)
