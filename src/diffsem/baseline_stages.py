@@ -16,7 +16,7 @@ from .baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_lo
 from .channel import direct_noise
 from .config import Config
 from .data import load_split, to_float
-from .evaluate import COLUMNS, image_metrics
+from .evaluate import COLUMNS, image_metrics, point_seed, sample_indices
 from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint
 from .models import get_spec
 from .runtime import generator
@@ -197,8 +197,7 @@ def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> p
     rows = []
     points = [(seed, t, snr) for seed in cfg.eval.seeds for t, snr in cfg.eval.grid_points()]
     for seed, t, snr in tqdm(points, desc=f"evaluate {system}", mininterval=5):
-        g = torch.Generator(device=device).manual_seed((seed * 1_000_003 + t * 1009 + int(round((snr + 100) * 100)))
-                                                       + BSEED["eval"])
+        g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr, BSEED["eval"]))
         n = int(split.eval_idx.numel())
         rx_correct, att_correct, ssims, psnrs = 0, 0, [], []
         for bidx in split.eval_idx.split(cfg.eval.batch_size):
@@ -224,10 +223,7 @@ def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> p
 
 def _baseline_samples(cfg, paths, system, split, observe, device) -> None:
     """What the attacker sees / reconstructs for the Fig. 6 and Fig. 7 images (one per class)."""
-    y = split.test_y[split.eval_idx]
-    pick = [int(split.eval_idx[torch.nonzero(y == c).flatten()[0]]) for c in range(int(y.max()) + 1)
-            if (y == c).any()][:8]
-    x = to_float(split.test_x[torch.tensor(pick)]).to(device)
+    x = to_float(split.test_x[sample_indices(split)]).to(device)
     recs = []
     for t in cfg.eval.fig6_t:
         g = torch.Generator(device=device).manual_seed(cfg.seed * 7919 + t)

@@ -57,14 +57,22 @@ def _fingerprint(cfg: Config, files: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def _point_seed(seed: int, t: int, snr: float) -> int:
-    return (seed * 1_000_003 + t * 1009 + int(round((snr + 100) * 100))) % (2**62) + SEED["eval"]
+def point_seed(seed: int, t: int, snr: float, offset: int = SEED["eval"]) -> int:
+    """Seed of one evaluation point's noise draws (independent streams per seed, t, SNR and system)."""
+    return (seed * 1_000_003 + t * 1009 + int(round((snr + 100) * 100))) % (2**62) + offset
+
+
+def sample_indices(split, n_show: int = 8) -> torch.Tensor:
+    """Test-set indices of the figure images: the first evaluation image of each class."""
+    y = split.test_y[split.eval_idx]
+    pick = [int(split.eval_idx[torch.nonzero(y == c).flatten()[0]]) for c in range(int(y.max()) + 1) if (y == c).any()]
+    return torch.tensor(pick[:n_show])
 
 
 @torch.no_grad()
 def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, device) -> list[dict]:
     """All systems and the attacker at one (t, snr, seed); returns metrics.csv rows."""
-    g = torch.Generator(device=device).manual_seed(_point_seed(seed, t, snr))
+    g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr))
     t_start, scale = link.receive_step(t, snr)
     idx = split.eval_idx
     correct = {s: 0 for s in SYSTEMS}
@@ -95,18 +103,12 @@ def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, de
 @torch.no_grad()
 def adversary_samples(cfg, split, link, advs, device, n_show: int = 8) -> dict:
     """Originals and attacker reconstructions for Fig. 6: one test image per class, at each fig6_t."""
-    y = split.test_y[split.eval_idx]
-    pick = []
-    for c in range(int(y.max()) + 1):
-        hits = torch.nonzero(y == c).flatten()
-        if hits.numel():
-            pick.append(int(split.eval_idx[hits[0]]))
-    pick = torch.tensor(pick[:n_show])
+    pick = sample_indices(split, n_show)
     x = to_float(split.test_x[pick]).to(device)
     out = {"x": x.cpu(), "t": torch.tensor(list(cfg.eval.fig6_t)), "snr_db": torch.tensor(float(cfg.eval.snr_db))}
     recs = []
     for t in cfg.eval.fig6_t:
-        g = torch.Generator(device=device).manual_seed(_point_seed(cfg.seed, t, cfg.eval.snr_db) + 7)
+        g = torch.Generator(device=device).manual_seed(point_seed(cfg.seed, t, cfg.eval.snr_db) + 7)
         z = link.channel(link.transmit(link.features(x), t, cfg.eval.snr_db, g), cfg.eval.snr_db, g)
         recs.append(advs[(t, float(cfg.eval.snr_db))](z).clamp(0, 1).cpu())
     out["x_hat"] = torch.stack(recs)
