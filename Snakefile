@@ -36,5 +36,5 @@ rule all:
     input:
         expand("reports/{ds}/metrics.csv", ds=config["datasets"]),
         expand("reports/{ds}/metrics.json", ds=config["datasets"]),
-        expand("reports/{ds}/figures/{fig}.png", ds=config["datasets"], fig=FIGURES),
+        [f"reports/{ds}/figures/{fig}.png" for ds in DATASETS for fig in figures_of(ds)],
     default_target: True

@@ -137,6 +137,14 @@ CASES = [
          prepare=_pickle_ckpt),
     Case("checkpoint of another architecture", ["finetune", "--system", "diffsem"], "architecture", prepare=_arch_ckpt),
     Case("missing --variant", ["train-diffusion"], "needs --variant"),
+    Case("CIFAR-10 mirror folder missing", ["data", "--dataset", "cifar10"], "CIFAR10-jpeg/train not found",
+         mirror="missing"),
+    Case("unknown dataset under per_dataset", ["check-config"], "'svhn'", {"per_dataset": {"svhn": {}}}),
+    Case("T' > T in one dataset's overrides", ["check-config"], "dataset 'cifar10'",
+         {"per_dataset.cifar10.eval": {"t_grid": [700]}}),
+    Case("negative items per epoch", ["check-config"], "'adversary.items_per_epoch' = -1", {"adversary.items_per_epoch": -1}),
+    Case("DDIM step cap below 1 in a search", ["receiver-search", "--steps", "4,0"], "--steps needs integers >= 1"),
+    Case("IBAL sweep weight not a number", ["ibal-sweep", "--lambdas", "0.1,lots"], "--lambdas must be comma-separated numbers"),
 ]
 
 

@@ -99,3 +99,26 @@ def test_missing_and_bad_files(tmp_path):
     p.write_text(yaml.safe_dump([1, 2]))
     with pytest.raises(ConfigError, match="mapping"):
         load_config(p)
+
+
+def test_per_dataset_merge_order(raw):
+    """base <- per_dataset[ds] <- scales[scale] <- scales[scale].per_dataset[ds]."""
+    raw["per_dataset"] = {"cifar10": {"jscc": {"epochs": 7, "lr": 5e-4}, "eval": {"fig6_t": [60, 150, 300]}}}
+    raw["scales"]["cpu"]["jscc"] = {"epochs": 3}
+    raw["scales"]["cpu"]["per_dataset"] = {"cifar10": {"adversary": {"items_per_epoch": 99}}}
+    paper, cpu = build_config(raw, "paper", "cifar10"), build_config(raw, "cpu", "cifar10")
+    assert paper.jscc.epochs == 7 and paper.jscc.lr == 5e-4 and paper.eval.fig6_t == (60, 150, 300)
+    assert cpu.jscc.epochs == 3 and cpu.jscc.lr == 5e-4  # the preset cuts the dataset's value down
+    assert cpu.adversary.items_per_epoch == 99 and build_config(raw, "cpu", "mnist").adversary.items_per_epoch == 0
+    assert build_config(raw, "cpu", "mnist").jscc.lr == raw["jscc"]["lr"]  # other datasets untouched
+    assert cpu.dataset == "cifar10"
+
+
+def test_per_dataset_values_are_checked(raw):
+    raw["per_dataset"] = {"svhn": {}}
+    assert "svhn" in _err(raw)
+    raw["per_dataset"] = {"cifar10": {"eval": {"t_grid": [600]}}}
+    msg = _err(raw)
+    assert "eval.t_grid[0]" in msg and "600" in msg and "dataset 'cifar10'" in msg
+    raw["per_dataset"] = {"cifar10": {"jscc": {"epoch": 2}}}
+    assert "unknown key under 'per_dataset.cifar10.jscc'" in _err(raw)

@@ -49,3 +49,13 @@ def test_checkpoint_refuses_pickled_objects(tmp_path):
     torch.save({"meta": {}, "state": Evil()}, p)
     with pytest.raises(CheckpointError, match="refused: it holds pickled Python objects"):
         load_checkpoint(p, "strong")
+
+
+def test_items_per_epoch_draws_a_fresh_subset():
+    from diffsem.training import batches
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.cat(batches(100, 8, g, limit=20))
+    b = torch.cat(batches(100, 8, g, limit=20))
+    assert a.numel() == 20 and a.unique().numel() == 20 and not torch.equal(a, b)
+    assert torch.cat(batches(100, 8, g)).sort().values.equal(torch.arange(100))

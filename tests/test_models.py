@@ -63,3 +63,41 @@ def test_unet_null_embedding_and_time():
         assert not torch.allclose(net(x, 50, ctx), net(x, 400, ctx), atol=1e-4)  # so does t
         per_sample_t = net(x, torch.tensor([50, 50, 400, 400]), ctx)
         assert torch.allclose(per_sample_t[:2], net(x, 50, ctx)[:2], atol=1e-6)
+
+
+def test_cifar10_table2_shapes():
+    spec = get_spec("cifar10")
+    assert spec.k == 192 and spec.rho == 0.0625  # 3x8x8 of 3x32x32
+    x = torch.rand(4, 3, 32, 32)
+    enc = spec.encoder()
+    # Table II: 16x32x32, 32x16x16, Residual 32x16x16, 3x8x8
+    assert enc.net[:2](x).shape[1:] == (16, 32, 32)
+    assert enc.net[:4](x).shape[1:] == (32, 16, 16)
+    assert enc.net[:5](x).shape[1:] == (32, 16, 16)
+    f = enc(x)
+    assert f.shape == (4, 3, 8, 8)
+    clf = spec.classifier()
+    assert clf.net[0].in_channels == 6  # [z_hat, f_hat] with t as a ninth column: 6x8x9
+    assert clf.net[:2](torch.zeros(1, 6, 8, 9)).shape[1:] == (64, 8, 8)
+    assert clf(f, f, torch.zeros(4, 1)).shape == (4, 10)
+    strong = spec.strong()
+    assert strong.net[:4](x).shape[1:] == (256, 16, 16) and strong.net[:5](x).shape[1:] == (512, 8, 8)
+    assert strong(x).shape == (4, 10)
+    x_hat = spec.adversary()(f)
+    assert x_hat.shape == (4, 3, 32, 32) and x_hat.min() >= 0 and x_hat.max() <= 1
+
+
+def test_cifar10_classifier_reads_t():
+    """The padded t column reaches the output (T' is an input of Theta, Alg. 2)."""
+    torch.manual_seed(0)
+    clf = get_spec("cifar10").classifier().eval()
+    z = torch.randn(2, 3, 8, 8)
+    a = clf(z, z, torch.zeros(2, 1))
+    b = clf(z, z, torch.ones(2, 1))
+    assert not torch.allclose(a, b)
+
+
+def test_unet_handles_three_channels():
+    net = UNet(3, 16, 10).eval()
+    x = torch.randn(2, 3, 8, 8)
+    assert net(x, 5, torch.softmax(torch.randn(2, 10), 1)).shape == (2, 3, 8, 8)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import torch
 import pytest
 import yaml
 
@@ -12,24 +13,29 @@ from diffsem.config import load_config
 from diffsem.evaluate import COLUMNS, SYSTEMS
 
 
-def _project(tmp, repo, mirror):
+def _project(tmp, repo, mirror, datasets=("mnist", "cifar10")):
     raw = yaml.safe_load((repo / "params.yaml").read_text())
     raw["data"]["mirror"] = str(mirror)
+    raw["datasets"] = list(datasets)
     (tmp / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     return tmp
 
 
-def _snakemake(workdir, repo, *extra):
+def _snakemake(workdir, repo, *extra, config=()):
+    # two one-thread jobs at a time: the smoke networks are too small for two threads to pay off,
+    # and the two datasets' branches fill both cores
     cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(workdir), "--cores", "2",
-           "--config", "scale=smoke", *extra]
+           "--max-threads", "1", "--config", "scale=smoke", *config, *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, request):
+    """Both datasets' whole DAG at smoke scale in one Snakemake run: MNIST, and CIFAR-10 from
+    configuration plus its Table II models and nothing else."""
     repo = request.config.rootpath
     mirror = (repo.parent / "shared" / "datasets").resolve()
-    if not (mirror / "MNIST" / "raw").is_dir():
+    if not (mirror / "MNIST" / "raw").is_dir() or not (mirror / "CIFAR10-jpeg").is_dir():
         pytest.skip("dataset mirror not available")
     work = _project(tmp_path_factory.mktemp("smoke"), repo, mirror)
     res = _snakemake(work, repo)
@@ -58,6 +64,12 @@ def test_dag_outputs(smoke_run):
     assert main.attacker_ssim[0] > main.attacker_ssim[500]
     metrics = json.loads((work / "reports/mnist/metrics.json").read_text())
     assert metrics["n_eval"] == cfg.data.n_eval and "t300" in metrics
+    # the noiseless upper bound (t = 0, no channel) is at least the t = 0 accuracy at 15 dB, give or take noise
+    up = metrics["noiseless"]
+    assert up["t"] == 0 and up["snr_db"] is None and up["n_eval"] == cfg.data.n_eval
+    at0 = df[(df.t == 0) & (df.snr_db == cfg.eval.snr_db)].set_index("system").receiver_acc
+    for s in SYSTEMS:
+        assert 0 <= up[f"{s}_acc"] <= 1 and up[f"{s}_acc"] >= at0[s] - 0.1
     for fig in ("fig3_schedule", "fig4_accuracy_vs_t", "fig5_accuracy_vs_ssim_psnr", "fig6_adversary_images",
                 "fig7_direct_permutation", "fig8_snr_robustness"):
         p = work / "reports/mnist/figures" / f"{fig}.png"
@@ -94,8 +106,51 @@ def test_same_seed_same_metrics(smoke_run, tmp_path):
     """Determinism: a second run of the whole DAG with the same seed writes a byte-identical metrics.csv."""
     work, repo = smoke_run
     mirror = (repo.parent / "shared" / "datasets").resolve()
-    again = _project(tmp_path, repo, mirror)
+    again = _project(tmp_path, repo, mirror, datasets=("mnist",))
     res = _snakemake(again, repo)
     assert res.returncode == 0, res.stderr[-3000:]
     first = (work / "reports/mnist/metrics.csv").read_bytes()
     assert (again / "reports/mnist/metrics.csv").read_bytes() == first
+
+
+def test_receiver_search_on_smoke_models(smoke_run):
+    """`diffsem receiver-search` scores step caps against the configured one on the evaluation set:
+    the reference row has zero drop and speed-up 1, and the pick respects the tolerance."""
+    work, repo = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    cmd = [sys.executable, "-m", "diffsem", "--params", "params.yaml", "--scale", "smoke", "receiver-search",
+           "--dataset", "mnist", "--steps", f"{cfg.sampler.max_steps},2,1", "--threads", "2"]
+    res = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    out = json.loads((work / "reports/mnist/receiver_search.json").read_text())
+    df = pd.DataFrame(out["rows"])
+    ref = df[df.max_steps == cfg.sampler.max_steps]
+    assert (ref.drop_t150 == 0).all() and (ref.drop_t300 == 0).all() and (ref.speedup == 1).all()
+    assert set(df.max_steps) == {cfg.sampler.max_steps, 2, 1} and set(df.system) == {"diffsem", "e-diffsem"}
+    fast = out["fast_receiver"]
+    assert fast["max_accuracy_drop"] <= out["tolerance"] + 1e-12
+    assert fast["config"]["sampler.max_steps"] in (cfg.sampler.max_steps, 2, 1)
+    # the reference accuracies are the evaluate rule's own (same images, same channel draws)
+    metrics = pd.read_csv(work / "reports/mnist/metrics.csv")
+    for s in ("diffsem", "e-diffsem"):
+        want = metrics[(metrics.system == s) & (metrics.t == 150) & (metrics.snr_db == cfg.eval.snr_db)].receiver_acc.iloc[0]
+        assert abs(ref[ref.system == s].acc_t150.iloc[0] - want) < 1e-9
+
+
+def test_cifar10_dag_outputs(smoke_run):
+    work, repo = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "cifar10")
+    df = pd.read_csv(work / "reports/cifar10/metrics.csv")
+    assert list(df.columns) == COLUMNS
+    assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
+    assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems))
+    assert set(df.dataset) == {"cifar10"} and cfg.data.n_eval == 50 and (df.n_eval == 50).all()
+    assert df[~df.system.isin(["direct", "permutation"])].receiver_acc.between(0, 1).all()
+    for fig in ("fig9_accuracy_vs_t", "fig10_accuracy_vs_ssim_psnr", "fig11_adversary_images"):
+        p = work / "reports/cifar10/figures" / f"{fig}.png"
+        assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
+    assert not (work / "reports/cifar10/figures/fig4_accuracy_vs_t.png").exists()
+    samples = torch.load(work / "reports/cifar10/eval/diffsem_samples.pt", weights_only=True)
+    assert samples["t"].tolist() == [60, 150, 300] and samples["x_hat"].shape[2:] == (3, 32, 32)
+    split = json.loads((work / "data/cifar10/split.json").read_text())
+    assert split["counts"]["tr_x"] == 300 and split["counts"]["adv_x"] == 200 and split["counts"]["test_x"] == 10000

@@ -49,7 +49,7 @@ def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed:
         opt, lrs = make_optimizer(net.parameters(), acfg.lr)
         resume = None if resume_dir is None else resume_dir / f"{label.replace(' ', '_')}_{key}.pt"
         hist = fit(f"{label} {key}", {"model": net}, opt, lrs, acfg.epochs, x_adv.shape[0], acfg.batch_size, g, step,
-                   resume, meta, (gd,))
+                   resume, meta, (gd,), acfg.items_per_epoch)
         models[key] = net.state_dict()
         final[key] = hist[-1]
     return models, final
@@ -96,5 +96,5 @@ def train_strong(spec, x_all, y_all, n_tr: int, views: ViewsFn, scfg, seed: int,
 
     opt, lrs = make_optimizer(net.parameters(), scfg.lr)
     hist = fit(label, {"model": net}, opt, lrs, scfg.epochs, x_all.shape[0], scfg.batch_size, g, step,
-               resume_path, meta, (gd,))
+               resume_path, meta, (gd,), scfg.items_per_epoch)
     return net, hist

@@ -41,7 +41,16 @@ def _points(cfg: Config) -> list[tuple[int, float]]:
 
 
 def stage_train_ibal(cfg: Config, paths: Paths, system: str, device) -> list[float]:
-    """Train an IBAL (fixed SNR) or IBAL-D (SNR drawn per sample, SNR input, adaptive lambda) system."""
+    """Train (resumably) and save an IBAL or IBAL-D system."""
+    tx, clf, hist = train_ibal(cfg, paths, system, device, resume=True)
+    save_checkpoint(paths.baseline(system), {"tx": tx.state_dict(), "classifier": clf.state_dict()}, system,
+                    {"dataset": paths.dataset}, ibal_config(cfg, paths.dataset, system))
+    return hist
+
+
+def train_ibal(cfg: Config, paths: Paths, system: str, device, resume: bool = True):
+    """An IBAL (fixed SNR) or IBAL-D (SNR drawn per sample, SNR input, adaptive lambda) system;
+    returns (transmitter, classifier, per-epoch losses)."""
     if system not in IBAL_SYSTEMS:
         raise ValueError(f"IBAL system must be one of {IBAL_SYSTEMS}, got {system!r}")
     b = cfg.baselines
@@ -83,10 +92,8 @@ def stage_train_ibal(cfg: Config, paths: Paths, system: str, device) -> list[flo
     # the decoder is saved with the resume state; its Adam moments are not, so a resumed IBAL run
     # continues correctly but is not bit-identical to an uninterrupted one
     hist = fit(system, {"tx": tx, "classifier": clf, "decoder": decoder}, opt, lrs, b.ibal_epochs, split.tr_x.shape[0],
-               b.ibal_batch_size, g, step, paths.resume(system), meta, (gd,))
-    save_checkpoint(paths.baseline(system), {"tx": tx.state_dict(), "classifier": clf.state_dict()}, system,
-                    {"dataset": paths.dataset}, meta)
-    return hist
+               b.ibal_batch_size, g, step, paths.resume(system) if resume else None, meta, (gd,), b.ibal_items_per_epoch)
+    return tx.eval(), clf.eval(), hist
 
 
 def load_ibal(paths: Paths, cfg: Config, system: str, device):

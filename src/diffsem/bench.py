@@ -23,6 +23,8 @@ from .models.unet import UNet
 from .pipeline import Receivers
 from .schedule import linear_schedule
 
+PAPER_MAX_STEPS = 50  # the paper's N = min(T', 50) (Sec. III-D): what the receiver timings measure
+
 
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
@@ -70,8 +72,9 @@ def count_flops(fn) -> int:
     return fc.get_total_flops()
 
 
-def _receivers(cfg: Config, ds: str, device) -> Receivers:
-    """Trained models when present (realistic E-DiffSem pass counts), else fresh ones (same cost)."""
+def _receivers(cfg: Config, ds: str, device) -> tuple[Receivers, bool]:
+    """(receivers, trained?): trained models when present (realistic E-DiffSem pass counts), else
+    fresh ones (the same cost per pass)."""
     from .stages import Paths, load_jscc, load_receiver, load_unet, schedule_of
 
     paths = Paths(Path("."), ds)
@@ -80,20 +83,21 @@ def _receivers(cfg: Config, ds: str, device) -> Receivers:
         _, clf = load_jscc(paths, cfg, device)
         return Receivers(sched, clf, load_unet(paths, cfg, "uncond", device), load_receiver(paths, cfg, "diffsem", device),
                          load_unet(paths, cfg, "cond", device), load_receiver(paths, cfg, "e-diffsem", device),
-                         cfg.sampler.max_steps, cfg.sampler.ediffsem_max_iters)
-    except Exception:
+                         cfg.sampler.max_steps, cfg.sampler.ediffsem_max_iters), True
+    except Exception:  # no (or stale) trained models for this dataset and config
         spec = get_spec(ds)
         c = spec.feature_shape[0]
         mk = lambda n: UNet(c, cfg.diffusion.n_feat, n, cfg.schedule.T).to(device).eval()  # noqa: E731
         clf = spec.classifier().to(device).eval()
         return Receivers(sched, clf, mk(0), clf, mk(spec.n_classes), clf, cfg.sampler.max_steps,
-                         cfg.sampler.ediffsem_max_iters)
+                         cfg.sampler.ediffsem_max_iters), False
 
 
-def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q) -> None:
+def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q, max_steps: int = PAPER_MAX_STEPS) -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     device = torch.device(device_str)
-    rx = _receivers(cfg, ds, device)
+    rx, trained = _receivers(cfg, ds, device)
+    rx.max_steps = max_steps
     spec = get_spec(ds)
     g = torch.Generator(device=device).manual_seed(0)
     z = torch.randn(256, *spec.feature_shape, generator=g, device=device)
@@ -110,6 +114,7 @@ def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q) -> Non
     flops = count_flops(run)
     sec = _best_time(run, device)
     q.put({"samples_per_s": 256 / sec, "gflops": flops / sec / 1e9, "flops_per_sample": flops / 256,
+           "trained_models": trained,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
@@ -156,10 +161,10 @@ def _training_part(cfg: Config, ds: str, stage: str, device_str: str, q) -> None
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
-def _in_child(target, *args) -> dict:
+def _in_child(target, *args, **kwargs) -> dict:
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=target, args=(*args, q))
+    p = ctx.Process(target=target, args=(*args, q), kwargs=kwargs)
     p.start()
     out = q.get()
     p.join()
@@ -208,19 +213,45 @@ def ddim_vs_diffusers(cfg: Config, ds: str, device: torch.device, t_start: int =
             "steps": len(their_steps)}
 
 
-def run_bench(cfg: Config, datasets: list[str], device: torch.device, out: Path) -> dict:
+def fast_receiver(cfg: Config, ds: str, device: torch.device, paper: dict) -> dict | None:
+    """Time the configuration `diffsem receiver-search` found against the paper's (same run, same
+    models); the accuracy drop comes from the search, which measured it on the evaluation set."""
+    from .stages import Paths
+
+    found = Path("reports") / ds / "receiver_search.json"
+    if not found.is_file():
+        return None
+    search = json.loads(found.read_text())
+    n = int(search["fast_receiver"]["config"]["sampler.max_steps"])
+    fast = {s: _in_child(_receiver_part, cfg, ds, s, str(device), max_steps=n) for s in ("diffsem", "e-diffsem")}
+    speedups = {s: fast[s]["samples_per_s"] / paper[s]["samples_per_s"] for s in fast}
+    return {"dataset": ds, "config": search["fast_receiver"]["config"], "speedup": min(speedups.values()),
+            "speedup_per_system": speedups, "samples_per_s": {s: r["samples_per_s"] for s, r in fast.items()},
+            "max_accuracy_drop": search["fast_receiver"]["max_accuracy_drop"], "search_n_eval": search["n_eval"],
+            "search_file": str(Paths(Path("."), ds).receiver_search)}
+
+
+def run_bench(cfgs: dict[str, Config], device: torch.device, out: Path) -> dict:
+    """Every measurement for every dataset in ``cfgs`` (each dataset with its own merged config)."""
     res: dict = {"device": device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads()}
     res["matmul_gflops"] = matmul_gflops(device)
-    res["receiver"], res["training"] = {}, {}
-    for ds in datasets:
+    res["receiver"], res["training"], fast = {}, {}, {}
+    for ds, cfg in cfgs.items():
         res["receiver"][ds] = {}
         for system in ("classifier", "diffsem", "e-diffsem"):
             r = _in_child(_receiver_part, cfg, ds, system, str(device))
             r["flops_fraction"] = r["gflops"] / res["matmul_gflops"]
+            r["max_steps"] = PAPER_MAX_STEPS
             res["receiver"][ds][system] = r
         res["training"][ds] = {s: _in_child(_training_part, cfg, ds, s, str(device))
                                for s in ("jscc", "diffusion-uncond", "diffusion-cond", "adversary", "strong")}
-    res["ddim_vs_diffusers"] = ddim_vs_diffusers(cfg, datasets[0], device, batch=256 if device.type == "cuda" else 64)
+        f = fast_receiver(cfg, ds, device, res["receiver"][ds])
+        if f is not None:
+            fast[ds] = f
+    if fast:  # top level: the first dataset searched (MNIST in the default config); all under per_dataset
+        res["fast_receiver"] = {**next(iter(fast.values())), "per_dataset": fast}
+    first = next(iter(cfgs))
+    res["ddim_vs_diffusers"] = ddim_vs_diffusers(cfgs[first], first, device, batch=256 if device.type == "cuda" else 64)
     write_json(out, res)
     return res
 
@@ -236,6 +267,11 @@ def print_table(res: dict) -> None:
     for ds, stages in res["training"].items():
         for s, r in stages.items():
             print(f"{ds + ' ' + s:<36}{r['samples_per_s']:>12.1f}{'':>19}{r['peak_rss_mb']:>13.0f}")
+    if "fast_receiver" in res:
+        for ds, f in res["fast_receiver"]["per_dataset"].items():
+            print(f"fast receiver {ds} {f['config']}: {f['speedup']:.1f}x the paper's N={PAPER_MAX_STEPS} "
+                  f"(diffsem {f['samples_per_s']['diffsem']:.1f}/s, e-diffsem {f['samples_per_s']['e-diffsem']:.1f}/s), "
+                  f"max accuracy drop {100 * f['max_accuracy_drop']:.2f} pts (n={f['search_n_eval']})")
     d = res["ddim_vs_diffusers"]
     print(f"DDIM vs diffusers DDIMScheduler: max |diff| {d['max_abs_diff']:.2e}, ours/theirs speed {d['speed_ratio']:.2f}x")
     print(json.dumps({"bench": "written"}))

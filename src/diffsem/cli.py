@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import ConfigError, load_config
 
 STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "finetune", "evaluate",
-          "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "check-config"]
+          "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "receiver-search", "ibal-sweep", "check-config"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,9 +28,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--system", choices=["diffsem", "e-diffsem", "direct", "permutation", "ibal", "ibal-d"],
                    help="finetune: diffsem|e-diffsem; train-ibal: ibal|ibal-d; attack-baseline: ibal|ibal-d|permutation; "
                         "evaluate-baseline: direct|permutation|ibal|ibal-d")
+    p.add_argument("--steps", default="50,20,10,5,3,2,1",
+                   help="receiver-search: DDIM step caps to try, comma-separated; the first is the reference (the paper's 50)")
+    p.add_argument("--lambdas", default="0,0.03,0.1,0.3,1", help="ibal-sweep: privacy weights, comma-separated")
+    p.add_argument("--betas", default="1e-3", help="ibal-sweep: bottleneck weights, comma-separated")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:n]")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = all cores available)")
     return p
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--steps must be comma-separated integers, got {text!r}") from None
+    if not vals or min(vals) < 1:
+        raise ValueError(f"--steps needs integers >= 1, got {text!r}")
+    return vals
+
+
+def _float_list(text: str, flag: str) -> list[float]:
+    try:
+        vals = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} must be comma-separated numbers, got {text!r}") from None
+    if not vals or min(vals) < 0:
+        raise ValueError(f"{flag} needs numbers >= 0, got {text!r}")
+    return vals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,9 +78,9 @@ def _run(args) -> int:
     from .models import get_spec
 
     ds = args.dataset or cfg.datasets[0]
-    get_spec(ds)
-    if ds not in cfg.datasets:
-        raise ConfigError(f"params: dataset {ds!r} is not in params.yaml's datasets {list(cfg.datasets)}")
+    get_spec(ds)  # any registered dataset, listed in params.yaml or not (snakemake --config datasets=[...])
+    if args.stage != "bench":  # bench covers every dataset, each with its own config
+        cfg = load_config(args.params, args.scale, ds)
     if args.stage == "train-diffusion" and not args.variant:
         raise ValueError("train-diffusion needs --variant uncond|cond")
     allowed = {"finetune": ("diffsem", "e-diffsem"), "train-ibal": ("ibal", "ibal-d"),
@@ -113,7 +137,21 @@ def _run(args) -> int:
     elif args.stage == "bench":
         from .bench import print_table, run_bench
 
-        print_table(run_bench(cfg, list(cfg.datasets), device, Path(args.root) / "reports" / "bench.json"))
+        from .models.registry import SPECS
+
+        # every registered dataset (its trained models when present, else fresh ones of the same cost)
+        names = [args.dataset] if args.dataset else list(dict.fromkeys([*cfg.datasets, *SPECS]))
+        cfgs = {d: load_config(args.params, args.scale, d) for d in names}
+        print_table(run_bench(cfgs, device, Path(args.root) / "reports" / "bench.json"))
+    elif args.stage == "receiver-search":
+        from .receiver_search import search
+
+        r = search(cfg, paths, device, _int_list(args.steps))
+        print(f"fast receiver: {r['fast_receiver']}")
+    elif args.stage == "ibal-sweep":
+        from .ibal_sweep import sweep
+
+        sweep(cfg, paths, device, _float_list(args.lambdas, "--lambdas"), _float_list(args.betas, "--betas"))
     elif args.stage == "figures":
         from .figures import make_all
 

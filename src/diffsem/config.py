@@ -74,6 +74,7 @@ class TrainCfg:
     epochs: int
     batch_size: int
     lr: float
+    items_per_epoch: int  # 0 = every image each epoch; > 0 = a fresh random subset of that size
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class FinetuneCfg:
 class BaselinesCfg:
     systems: tuple[str, ...]
     ibal_epochs: int
+    ibal_items_per_epoch: int  # 0 = the whole T-R split each epoch
     ibal_batch_size: int
     ibal_lr: float
     ibal_beta: float
@@ -129,6 +131,7 @@ class Config:
     scale: str
     seed: int
     datasets: tuple[str, ...]
+    dataset: str | None  # the dataset whose per_dataset overrides are merged in (None: none)
     data: DataCfg
     schedule: ScheduleCfg
     channel: ChannelCfg
@@ -222,10 +225,21 @@ def _cross_checks(cfg: Config) -> None:
                 raise ConfigError(f"params: '{where}' = {t} is invalid: T' must be <= schedule.T = {T}")
 
 
-def _merged(raw: dict, scale: str) -> Config:
-    merged = deep_merge({k: v for k, v in raw.items() if k != "scales"}, raw["scales"][scale])
-    merged["scale"] = scale
-    kw: dict[str, Any] = {"scale": scale, "seed": merged["seed"], "datasets": tuple(merged["datasets"])}
+def _merged(raw: dict, scale: str, dataset: str | None = None) -> Config:
+    """base <- per_dataset[dataset] <- scales[scale] <- scales[scale].per_dataset[dataset].
+
+    A dataset's top-level overrides are its paper settings; a scale preset then cuts them down like
+    any base value, and the preset's own per-dataset entry is the most specific.
+    """
+    preset = raw["scales"][scale]
+    merged = {k: v for k, v in raw.items() if k not in ("scales", "per_dataset")}
+    if dataset is not None:
+        merged = deep_merge(merged, raw.get("per_dataset", {}).get(dataset, {}))
+    merged = deep_merge(merged, {k: v for k, v in preset.items() if k != "per_dataset"})
+    if dataset is not None:
+        merged = deep_merge(merged, preset.get("per_dataset", {}).get(dataset, {}))
+    kw: dict[str, Any] = {"scale": scale, "seed": merged["seed"], "datasets": tuple(merged["datasets"]),
+                          "dataset": dataset}
     for name, cls in _SECTIONS.items():
         sec = dict(merged[name])
         for f in fields(cls):
@@ -235,21 +249,25 @@ def _merged(raw: dict, scale: str) -> Config:
     return Config(**kw)
 
 
-def build_config(raw: dict, scale: str | None = None) -> Config:
-    """Validate, merge the selected preset, and cross-check every scale (a bad value is an error even
-    while the selected preset happens to override it)."""
+def build_config(raw: dict, scale: str | None = None, dataset: str | None = None) -> Config:
+    """Validate, merge the selected preset (and the dataset's overrides), and cross-check every scale
+    for every dataset (a bad value is an error even while the selected preset happens to override it)."""
     validate_raw(raw)
     scale = raw["scale"] if scale is None else scale
     if scale not in raw["scales"]:
         raise ConfigError(f"params: scale {scale!r} is invalid: allowed: {sorted(raw['scales'])}")
-    cfg = _merged(raw, scale)
+    cfg = _merged(raw, scale, dataset)
     _cross_checks(cfg)
+    named = set(raw.get("per_dataset", {})) | {d for p in raw["scales"].values() for d in p.get("per_dataset", {})}
     for other in raw["scales"]:
-        if other != scale:
+        for ds in [None, *sorted(set(raw["datasets"]) | named)]:
+            if (other, ds) == (scale, dataset):
+                continue
             try:
-                _cross_checks(_merged(raw, other))
+                _cross_checks(_merged(raw, other, ds))
             except ConfigError as exc:
-                raise ConfigError(f"{exc} (with scale '{other}')") from None
+                where = f"scale '{other}'" + (f", dataset '{ds}'" if ds else "")
+                raise ConfigError(f"{exc} (with {where})") from None
     return cfg
 
 
@@ -267,5 +285,6 @@ def load_raw(path: str | Path) -> dict:
     return raw
 
 
-def load_config(path: str | Path = "params.yaml", scale: str | None = None) -> Config:
-    return build_config(load_raw(path), scale)
+def load_config(path: str | Path = "params.yaml", scale: str | None = None, dataset: str | None = None) -> Config:
+    """The typed config for one scale and, when given, one dataset (its per_dataset overrides merged in)."""
+    return build_config(load_raw(path), scale, dataset)

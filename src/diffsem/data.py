@@ -67,12 +67,72 @@ def _verify_mnist_mirror(raw_dir: Path) -> None:
             raise DataError(f"data: MNIST file {p} is corrupt or truncated (md5 {got}, expected {want})")
 
 
-def load_raw_dataset(name: str, cfg: DataCfg) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Return (train_x, train_y, test_x, test_y) as uint8 NCHW / int64 tensors."""
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CIFAR10_COUNTS = {"train": 5000, "test": 1000}  # images per class
+
+
+class JpegImages:
+    """Same-size image files, decoded (to uint8 CHW, RGB, with Pillow) only when indexed.
+
+    The data stage indexes it once to build the split, so each image is decoded at most once and
+    a subset run decodes only its subset; every later stage reads the uint8 tensors in split.pt.
+    """
+
+    def __init__(self, files: list[Path], shape: tuple[int, int, int]) -> None:
+        self.files, self.image_shape = [Path(f) for f in files], shape
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.files), *self.image_shape)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, idx) -> torch.Tensor:
+        import numpy as np
+        from PIL import Image
+
+        idx = torch.as_tensor(idx).reshape(-1).tolist()
+        out = np.empty((len(idx), self.image_shape[1], self.image_shape[2], self.image_shape[0]), dtype=np.uint8)
+        for j, i in enumerate(idx):
+            f = self.files[i]
+            try:
+                with Image.open(f) as im:
+                    a = np.asarray(im.convert("RGB"))
+            except Exception as exc:
+                raise DataError(f"data: cannot decode {f}: {str(exc).splitlines()[0][:160]}") from None
+            if a.shape != out.shape[1:]:
+                raise DataError(f"data: {f} is {a.shape[1]}x{a.shape[0]}, expected {self.image_shape[2]}x{self.image_shape[1]}")
+            out[j] = a
+        return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+
+
+def _cifar10_mirror(root: Path, part: str) -> tuple[JpegImages, torch.Tensor]:
+    """shared/datasets/CIFAR10-jpeg/<part>, read with torchvision's ImageFolder (files only; the
+    decoding is ours, once): classes must be CIFAR-10's ten in its label order (alphabetical)."""
+    from torchvision.datasets import ImageFolder
+
+    base = root / "CIFAR10-jpeg" / part
+    if not base.is_dir():
+        raise DataError(f"data: mirror {base} not found; set data.mirror to the mirror root, or to \"\" to download")
+    try:
+        folder = ImageFolder(str(base), loader=lambda p: p)
+    except (FileNotFoundError, OSError) as exc:
+        raise DataError(f"data: CIFAR-10 mirror {base}: {str(exc).splitlines()[0][:200]}") from None
+    if tuple(folder.classes) != CIFAR10_CLASSES:
+        raise DataError(f"data: CIFAR-10 mirror {base} has classes {folder.classes}, expected {list(CIFAR10_CLASSES)}")
+    labels = torch.tensor(folder.targets, dtype=torch.long)
+    counts = torch.bincount(labels, minlength=10)
+    if (counts != CIFAR10_COUNTS[part]).any():
+        c = int(torch.nonzero(counts != CIFAR10_COUNTS[part])[0])
+        raise DataError(f"data: CIFAR-10 mirror {base / CIFAR10_CLASSES[c]} has {int(counts[c])} images, "
+                        f"expected {CIFAR10_COUNTS[part]}")
+    return JpegImages([p for p, _ in folder.samples], (3, 32, 32)), labels
+
+
+def _load_mnist(cfg: DataCfg):
     import torchvision
 
-    if name != "mnist":
-        raise DataError(f"data: unknown dataset {name!r}; known: mnist")
     if cfg.mirror:
         root = Path(cfg.mirror).expanduser()
         raw_dir = root / "MNIST" / "raw"
@@ -89,6 +149,33 @@ def load_raw_dataset(name: str, cfg: DataCfg) -> tuple[torch.Tensor, torch.Tenso
     except Exception as exc:  # network down, partial download ...
         raise DataError(f"data: could not load MNIST from {root}: {str(exc).splitlines()[0][:200]}") from None
     return tr.data.unsqueeze(1).clone(), tr.targets.clone().long(), te.data.unsqueeze(1).clone(), te.targets.clone().long()
+
+
+def _load_cifar10(cfg: DataCfg):
+    if cfg.mirror:
+        root = Path(cfg.mirror).expanduser()
+        tr_x, tr_y = _cifar10_mirror(root, "train")
+        te_x, te_y = _cifar10_mirror(root, "test")
+        return tr_x, tr_y, te_x[torch.arange(len(te_x))], te_y
+    import torchvision
+
+    root = Path(cfg.download_root)
+    try:
+        tr = torchvision.datasets.CIFAR10(root=str(root), train=True, download=True)
+        te = torchvision.datasets.CIFAR10(root=str(root), train=False, download=True)
+    except Exception as exc:
+        raise DataError(f"data: could not load CIFAR-10 from {root}: {str(exc).splitlines()[0][:200]}") from None
+    as_nchw = lambda d: torch.from_numpy(d).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+    return as_nchw(tr.data), torch.tensor(tr.targets), as_nchw(te.data), torch.tensor(te.targets)
+
+
+def load_raw_dataset(name: str, cfg: DataCfg):
+    """Return (train_x, train_y, test_x, test_y): uint8 NCHW images (train_x may be a lazily decoded
+    ``JpegImages``, indexed once by the split) and int64 labels."""
+    loaders = {"mnist": _load_mnist, "cifar10": _load_cifar10}
+    if name not in loaders:
+        raise DataError(f"data: unknown dataset {name!r}; known: {', '.join(sorted(loaders))}")
+    return loaders[name](cfg)
 
 
 def stratified_indices(labels: torch.Tensor, n: int, n_classes: int, seed: int) -> torch.Tensor:

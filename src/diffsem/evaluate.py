@@ -101,6 +101,23 @@ def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, de
 
 
 @torch.no_grad()
+def noiseless_accuracy(cfg, split, link, rx, device) -> dict:
+    """The receivers' upper bound: no self-noising (T' = 0) and a noiseless channel, so ẑ = f0 and
+    only the training of Phi/Theta limits accuracy (separates training limits from the trade-off)."""
+    correct = {s: 0 for s in SYSTEMS}
+    t_start, scale = link.receive_step(0, None)
+    for b in split.eval_idx.split(cfg.eval.batch_size):
+        x = to_float(split.test_x[b]).to(device)
+        y = split.test_y[b].to(device)
+        z = link.channel(link.transmit(link.features(x), 0, None), None)
+        correct["classifier"] += int((rx.bypass_logits(z, 0).argmax(1) == y).sum())
+        correct["diffsem"] += int((rx.diffsem_logits(z, 0, t_start, scale).argmax(1) == y).sum())
+        correct["e-diffsem"] += int((rx.ediffsem_logits(z, 0, t_start, scale)[0].argmax(1) == y).sum())
+    n = int(split.eval_idx.numel())
+    return {"t": 0, "snr_db": None, "n_eval": n, **{f"{s}_acc": correct[s] / n for s in SYSTEMS}}
+
+
+@torch.no_grad()
 def adversary_samples(cfg, split, link, advs, device, n_show: int = 8) -> dict:
     """Originals and attacker reconstructions for Fig. 6: one test image per class, at each fig6_t."""
     pick = sample_indices(split, n_show)
@@ -146,6 +163,7 @@ def stage_evaluate(cfg: Config, paths: Paths, device) -> pd.DataFrame:
               ", ".join(f"{r['system']} {r['receiver_acc']:.3f}" for r in pr) +
               f", attacker {pr[0]['attacker_acc']:.3f} (ssim {pr[0]['attacker_ssim']:.3f})", flush=True)
     df = pd.DataFrame(rows, columns=COLUMNS).sort_values(["system", "snr_db", "t", "seed"]).reset_index(drop=True)
+    write_json(paths.eval_noiseless("diffsem"), noiseless_accuracy(cfg, split, link, rx, device))
     with atomic_path(paths.eval_part("diffsem")) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     with atomic_path(paths.eval_samples("diffsem")) as tmp:
@@ -162,7 +180,10 @@ def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:
     df = pd.concat([pd.read_csv(paths.eval_part(p)) for p in parts], ignore_index=True)[COLUMNS]
     with atomic_path(paths.metrics_csv) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
-    write_json(paths.metrics_json, headline(df, cfg))
+    head = headline(df, cfg)
+    if paths.eval_noiseless("diffsem").is_file():
+        head["noiseless"] = json.loads(paths.eval_noiseless("diffsem").read_text())
+    write_json(paths.metrics_json, head)
     return df
 
 

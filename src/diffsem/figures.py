@@ -181,22 +181,27 @@ def fig8_snr_robustness(df: pd.DataFrame, path: Path, system: str = "e-diffsem")
 
 
 def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
-    """Every figure from reports/<ds>/metrics.csv and the evaluation samples; returns the paths written."""
+    """Every figure of the dataset (figure_names.FIGURES) from metrics.csv and the evaluation samples."""
+    from .figure_names import figure_files
+
     df = pd.read_csv(paths.metrics_csv)
     samples = {s: torch.load(paths.eval_samples(s), map_location="cpu", weights_only=True)
                for s in ("diffsem", *cfg.baselines.systems)}
-    snr_db, out_dir = float(cfg.eval.snr_db), paths.figures
-    out = {
-        "fig3_schedule.png": lambda p: fig3_schedule(schedule, p),
-        "fig4_accuracy_vs_t.png": lambda p: fig4_accuracy_vs_t(df, snr_db, p),
-        "fig5_accuracy_vs_ssim_psnr.png": lambda p: fig5_accuracy_vs_ssim_psnr(df, snr_db, p),
-        "fig6_adversary_images.png": lambda p: fig6_adversary_images(samples, schedule, p),
-        "fig8_snr_robustness.png": lambda p: fig8_snr_robustness(df[df.system.isin(["classifier", "e-diffsem"])], p),
+    snr_db = float(cfg.eval.snr_db)
+    files = figure_files(paths.dataset, cfg.baselines.systems)
+    num = {role: stem.split("_")[0].replace("fig", "Fig. ") for role, stem in files.items()}
+    ds_name = {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(paths.dataset, paths.dataset)
+    draw = {
+        "schedule": lambda p: fig3_schedule(schedule, p),
+        "accuracy_vs_t": lambda p: fig4_accuracy_vs_t(df, snr_db, p, f"{num['accuracy_vs_t']} ({ds_name})"),
+        "accuracy_vs_ssim_psnr": lambda p: fig5_accuracy_vs_ssim_psnr(df, snr_db, p, f"{num['accuracy_vs_ssim_psnr']} ({ds_name})"),
+        "adversary_images": lambda p: fig6_adversary_images(samples, schedule, p, f"{num['adversary_images']} ({ds_name})"),
+        "direct_permutation": lambda p: fig7_direct_permutation(samples, schedule, p),
+        "snr_robustness": lambda p: fig8_snr_robustness(df[df.system.isin(["classifier", "e-diffsem"])], p),
     }
-    if {"direct", "permutation"} & set(samples):
-        out["fig7_direct_permutation.png"] = lambda p: fig7_direct_permutation(samples, schedule, p)
-    paths_out = []
-    for name, fn in out.items():
-        fn(out_dir / name)
-        paths_out.append(out_dir / name)
-    return paths_out
+    out = []
+    for role, stem in files.items():
+        path = paths.figures / f"{stem}.png"
+        draw[role](path)
+        out.append(path)
+    return out

@@ -46,6 +46,7 @@ class Paths:
     metrics_json = property(lambda s: s._p("reports", "metrics.json"))
     eval_points = property(lambda s: s._p("reports", "eval_points"))
     figures = property(lambda s: s._p("reports", "figures"))
+    receiver_search = property(lambda s: s._p("reports", "receiver_search.json"))
 
     def unet(self, variant: str) -> Path:
         return self._p("models", f"unet_{variant}.pt")
@@ -56,6 +57,10 @@ class Paths:
     def eval_part(self, system: str) -> Path:
         """Rows of metrics.csv from one evaluation rule (`diffsem` covers classifier/diffsem/e-diffsem)."""
         return self._p("reports", f"eval/{system}.csv")
+
+    def eval_noiseless(self, system: str) -> Path:
+        """The receivers' noiseless upper bound (t = 0, no channel noise)."""
+        return self._p("reports", f"eval/{system}_noiseless.json")
 
     def eval_samples(self, system: str) -> Path:
         """Originals and what the attacker reconstructs/sees at the Fig. 6 t values."""
@@ -314,7 +319,15 @@ def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
 
 
 def stage_finetune(cfg: Config, paths: Paths, system: str, device) -> list[float]:
-    """Alg. 2: fine-tune a copy of Theta on [z_hat, f_hat, T'] over ``finetune.t_values``.
+    """Alg. 2 as a stage: fine-tune (resumable) and save the receiver classifier."""
+    clf, hist = finetune_receiver(cfg, paths, system, device, resume=True)
+    meta = receiver_config(cfg, paths.dataset, system)
+    save_checkpoint(paths.receiver(system), {"model": clf.state_dict()}, f"receiver_{system}", {"dataset": paths.dataset}, meta)
+    return hist
+
+
+def finetune_receiver(cfg: Config, paths: Paths, system: str, device, resume: bool = True):
+    """Alg. 2: fine-tune a copy of Theta on [z_hat, f_hat, T'] over ``finetune.t_values``; returns (Theta, losses).
 
     f_hat does not depend on theta, so it is computed once per (image, T') into a bank and Theta is
     trained on the bank for several epochs.  For E-DiffSem the bank holds one conditional pass guided
@@ -358,9 +371,8 @@ def stage_finetune(cfg: Config, paths: Paths, system: str, device) -> list[float
     opt, lrs = make_optimizer(clf.parameters(), cfg.finetune.lr)
     meta = receiver_config(cfg, paths.dataset, system)
     hist = fit(f"finetune-{system}", {"model": clf}, opt, lrs, cfg.finetune.epochs, y_bank.shape[0],
-               cfg.finetune.batch_size, g, step, paths.resume(f"finetune_{system}"), meta)
-    save_checkpoint(paths.receiver(system), {"model": clf.state_dict()}, f"receiver_{system}", {"dataset": paths.dataset}, meta)
-    return hist
+               cfg.finetune.batch_size, g, step, paths.resume(f"finetune_{system}") if resume else None, meta)
+    return clf.eval(), hist
 
 
 __all__ = ["Paths", "stage_data", "stage_jscc", "stage_diffusion", "stage_adversary", "stage_strong", "stage_finetune",

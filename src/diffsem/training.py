@@ -30,8 +30,12 @@ def make_optimizer(params: Iterable[nn.Parameter], lr: float) -> tuple[torch.opt
     return opt, sched
 
 
-def batches(n: int, batch_size: int, g: torch.Generator, shuffle: bool = True) -> list[torch.Tensor]:
+def batches(n: int, batch_size: int, g: torch.Generator, shuffle: bool = True, limit: int = 0) -> list[torch.Tensor]:
+    """Shuffled index batches over n items; ``limit`` > 0 keeps only the first ``limit`` of the
+    permutation (an epoch of a fresh random subset)."""
     idx = torch.randperm(n, generator=g) if shuffle else torch.arange(n)
+    if limit > 0:
+        idx = idx[:limit]
     return list(idx.split(batch_size))
 
 
@@ -53,11 +57,13 @@ def fit(
     resume_path: str | Path | None = None,
     resume_meta: dict | None = None,
     extra_generators: tuple[torch.Generator, ...] = (),
+    items_per_epoch: int = 0,
 ) -> list[float]:
     """Run ``epochs`` epochs of ``step(batch_indices) -> loss`` and return the per-epoch mean losses.
 
     ``g`` shuffles the data; ``extra_generators`` are the other generators ``step`` draws from (noise,
-    t), saved and restored with the resume state.
+    t), saved and restored with the resume state.  ``items_per_epoch`` > 0 makes each epoch a fresh
+    random draw of that many items (for the heaviest networks at small scales).
     """
     gens = (g, *extra_generators)
     start, history = 0, []
@@ -67,7 +73,7 @@ def fit(
         for m in modules.values():
             m.train()
         total, count = 0.0, 0
-        bar = tqdm(batches(n_items, batch_size, g), desc=f"{stage} {epoch + 1}/{epochs}", leave=False, mininterval=5)
+        bar = tqdm(batches(n_items, batch_size, g, limit=items_per_epoch), desc=f"{stage} {epoch + 1}/{epochs}", leave=False, mininterval=5)
         for i, idx in enumerate(bar):
             loss = step(idx)
             check_finite(loss, stage, epoch, i)

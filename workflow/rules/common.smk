@@ -1,17 +1,40 @@
 # Shared helpers.  Every step is thin, calling one `diffsem` CLI command and logs to logs/<ds>/.
 # The CLI re-validates params.yaml (with the scale given here) before doing any work.
 
+import copy
+from pathlib import Path
+import sys
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # figure names live in the package (no heavy imports)
+from diffsem.figure_names import figure_files  # noqa: E402
+
 SCALE = config["scale"]
 DATASETS = config["datasets"]
-BASELINES = list(config["scales"][SCALE].get("baselines", {}).get("systems", config["baselines"]["systems"]))
-FIGURES = [
-    "fig3_schedule",
-    "fig4_accuracy_vs_t",
-    "fig5_accuracy_vs_ssim_psnr",
-    "fig6_adversary_images",
-    "fig8_snr_robustness",
-] + (["fig7_direct_permutation"] if {"direct", "permutation"} & set(BASELINES) else [])
 
+
+def _deep_merge(base, over):
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def merged_config(ds):
+    """params.yaml as the CLI sees it for dataset ``ds`` (diffsem.config._merged's order):
+    base <- per_dataset[ds] <- scales[scale] <- scales[scale].per_dataset[ds]."""
+    preset = config["scales"][SCALE]
+    out = {k: v for k, v in config.items() if k not in ("scales", "per_dataset")}
+    out = _deep_merge(out, config.get("per_dataset", {}).get(ds, {}))
+    out = _deep_merge(out, {k: v for k, v in preset.items() if k != "per_dataset"})
+    return _deep_merge(out, preset.get("per_dataset", {}).get(ds, {}))
+
+
+def baselines_of(ds):
+    return list(merged_config(ds)["baselines"]["systems"])
+
+
+def figures_of(ds):
+    return list(figure_files(ds, baselines_of(ds)).values())
 
 
 def finetune_unet(wildcards):
@@ -21,23 +44,17 @@ def finetune_unet(wildcards):
 
 
 def effective(*sections):
-    """The merged (base <- scales[scale]) values of the given params.yaml keys.
+    """A params function: the merged values of the given params.yaml keys for the job's dataset.
 
     Passed as each step's params so that Snakemake's params rerun-trigger re-runs a step whenever a
     value it depends on changes (the CLI re-reads params.yaml itself; nothing here reaches the shell).
     """
-    preset = config["scales"][SCALE]
-    out = {}
-    for s in sections:
-        base = config[s]
-        if isinstance(base, dict):
-            merged = dict(base)
-            for k, v in preset.get(s, {}).items():
-                merged[k] = v
-            out[s] = merged
-        else:
-            out[s] = base
-    return out
+
+    def values(wildcards):
+        merged = merged_config(wildcards.ds)
+        return {s: merged[s] for s in sections}
+
+    return values
 
 
 def baseline_eval_inputs(wildcards):

@@ -10,6 +10,7 @@ rule evaluate:
     output:
         csv="reports/{ds}/eval/diffsem.csv",
         samples="reports/{ds}/eval/diffsem_samples.pt",
+        noiseless="reports/{ds}/eval/diffsem_noiseless.json",
     params:
         scale=SCALE,
         cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval"),
@@ -32,7 +33,8 @@ rule collect:
     """metrics.csv and metrics.json from DiffSem's and every baseline's evaluation rows."""
     input:
         "reports/{ds}/eval/diffsem.csv",
-        expand("reports/{{ds}}/eval/{esys}.csv", esys=BASELINES),
+        "reports/{ds}/eval/diffsem_noiseless.json",
+        lambda w: expand("reports/{ds}/eval/{esys}.csv", ds=w.ds, esys=baselines_of(w.ds)),
     output:
         csv="reports/{ds}/metrics.csv",
         json="reports/{ds}/metrics.json",

@@ -7,7 +7,7 @@ from typing import Callable
 
 from torch import nn
 
-from . import mnist
+from . import cifar10, mnist
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,16 @@ SPECS: dict[str, DatasetSpec] = {
         classifier=mnist.MnistReceiverClassifier,
         strong=mnist.MnistStrongClassifier,
         adversary=mnist.MnistAdversary,
+    ),
+    "cifar10": DatasetSpec(
+        name="cifar10",
+        image_shape=(3, 32, 32),
+        feature_shape=(3, 8, 8),
+        n_classes=10,
+        encoder=cifar10.Cifar10Encoder,
+        classifier=cifar10.Cifar10ReceiverClassifier,
+        strong=cifar10.Cifar10StrongClassifier,
+        adversary=cifar10.Cifar10Adversary,
     ),
 }
 

@@ -1,0 +1,34 @@
+"""Which figure files each dataset gets (read by the Snakefile too, so nothing heavy is imported).
+
+MNIST gets the paper's Figs. 3-8; CIFAR-10 its Figs. 9-11, which are the MNIST Figs. 4-6 drawn
+for CIFAR-10 (Fig. 11's rows are at eval.fig6_t, set to 60/150/300 for CIFAR-10 in params.yaml).
+Roles: ``schedule`` (Fig. 3), ``accuracy_vs_t`` (4/9), ``accuracy_vs_ssim_psnr`` (5/10),
+``adversary_images`` (6/11), ``direct_permutation`` (7, only when either baseline runs),
+``snr_robustness`` (8).
+"""
+
+from __future__ import annotations
+
+FIGURES: dict[str, dict[str, str]] = {
+    "mnist": {
+        "schedule": "fig3_schedule",
+        "accuracy_vs_t": "fig4_accuracy_vs_t",
+        "accuracy_vs_ssim_psnr": "fig5_accuracy_vs_ssim_psnr",
+        "adversary_images": "fig6_adversary_images",
+        "direct_permutation": "fig7_direct_permutation",
+        "snr_robustness": "fig8_snr_robustness",
+    },
+    "cifar10": {
+        "accuracy_vs_t": "fig9_accuracy_vs_t",
+        "accuracy_vs_ssim_psnr": "fig10_accuracy_vs_ssim_psnr",
+        "adversary_images": "fig11_adversary_images",
+    },
+}
+
+
+def figure_files(dataset: str, baselines: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """role -> file stem for ``dataset`` given the configured baseline systems."""
+    figs = dict(FIGURES[dataset])
+    if not {"direct", "permutation"} & set(baselines):
+        figs.pop("direct_permutation", None)
+    return figs
