@@ -37,23 +37,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _int_list(text: str) -> list[int]:
+def _num_list(text: str, flag: str, cast=float, minimum: float = 0) -> list:
+    """Comma-separated numbers of a CLI flag, each cast and >= minimum (one-line errors)."""
+    kind = "integers" if cast is int else "numbers"
     try:
-        vals = [int(v) for v in text.split(",") if v.strip()]
+        vals = [cast(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"--steps must be comma-separated integers, got {text!r}") from None
-    if not vals or min(vals) < 1:
-        raise ValueError(f"--steps needs integers >= 1, got {text!r}")
-    return vals
-
-
-def _float_list(text: str, flag: str) -> list[float]:
-    try:
-        vals = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise ValueError(f"{flag} must be comma-separated numbers, got {text!r}") from None
-    if not vals or min(vals) < 0:
-        raise ValueError(f"{flag} needs numbers >= 0, got {text!r}")
+        raise ValueError(f"{flag} must be comma-separated {kind}, got {text!r}") from None
+    if not vals or min(vals) < minimum:
+        raise ValueError(f"{flag} needs {kind} >= {minimum:g}, got {text!r}")
     return vals
 
 
@@ -146,12 +138,12 @@ def _run(args) -> int:
     elif args.stage == "receiver-search":
         from .receiver_search import search
 
-        r = search(cfg, paths, device, _int_list(args.steps))
+        r = search(cfg, paths, device, _num_list(args.steps, "--steps", int, 1))
         print(f"fast receiver: {r['fast_receiver']}")
     elif args.stage == "ibal-sweep":
         from .ibal_sweep import sweep
 
-        sweep(cfg, paths, device, _float_list(args.lambdas, "--lambdas"), _float_list(args.betas, "--betas"))
+        sweep(cfg, paths, device, _num_list(args.lambdas, "--lambdas"), _num_list(args.betas, "--betas"))
     elif args.stage == "figures":
         from .figures import make_all
 
