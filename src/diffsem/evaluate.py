@@ -69,6 +69,15 @@ def sample_indices(split, n_show: int = 8) -> torch.Tensor:
     return torch.tensor(pick[:n_show])
 
 
+def receivers_correct(rx, z_hat, y, t, t_start, scale) -> tuple[dict[str, int], torch.Tensor]:
+    """Correct predictions of the three receivers on one received batch, and E-DiffSem's passes."""
+    out = {"classifier": int((rx.bypass_logits(z_hat, t).argmax(1) == y).sum()),
+           "diffsem": int((rx.diffsem_logits(z_hat, t, t_start, scale).argmax(1) == y).sum())}
+    logits, passes = rx.ediffsem_logits(z_hat, t, t_start, scale)
+    out["e-diffsem"] = int((logits.argmax(1) == y).sum())
+    return out, passes
+
+
 @torch.no_grad()
 def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, device) -> list[dict]:
     """All systems and the attacker at one (t, snr, seed); returns metrics.csv rows."""
@@ -82,10 +91,9 @@ def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, de
         y = split.test_y[b].to(device)
         z = link.transmit(link.features(x), t, snr, g)
         z_rx, z_eve = link.channel(z, snr, g), link.channel(z, snr, g)
-        correct["classifier"] += int((rx.bypass_logits(z_rx, t).argmax(1) == y).sum())
-        correct["diffsem"] += int((rx.diffsem_logits(z_rx, t, t_start, scale).argmax(1) == y).sum())
-        logits, p = rx.ediffsem_logits(z_rx, t, t_start, scale)
-        correct["e-diffsem"] += int((logits.argmax(1) == y).sum())
+        c, p = receivers_correct(rx, z_rx, y, t, t_start, scale)
+        for s in SYSTEMS:
+            correct[s] += c[s]
         passes.append(p.float())
         x_hat = adversary(z_eve).clamp(0, 1)
         att_correct += int((strong(x_hat).argmax(1) == y).sum())
@@ -110,9 +118,9 @@ def noiseless_accuracy(cfg, split, link, rx, device) -> dict:
         x = to_float(split.test_x[b]).to(device)
         y = split.test_y[b].to(device)
         z = link.channel(link.transmit(link.features(x), 0, None), None)
-        correct["classifier"] += int((rx.bypass_logits(z, 0).argmax(1) == y).sum())
-        correct["diffsem"] += int((rx.diffsem_logits(z, 0, t_start, scale).argmax(1) == y).sum())
-        correct["e-diffsem"] += int((rx.ediffsem_logits(z, 0, t_start, scale)[0].argmax(1) == y).sum())
+        c, _ = receivers_correct(rx, z, y, 0, t_start, scale)
+        for s in SYSTEMS:
+            correct[s] += c[s]
     n = int(split.eval_idx.numel())
     return {"t": 0, "snr_db": None, "n_eval": n, **{f"{s}_acc": correct[s] / n for s in SYSTEMS}}
 

@@ -83,6 +83,6 @@ def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[f
             print(f"lambda={lam:g} beta={beta:g} t={t}: receiver {r['receiver_acc']:.3f}, attacker "
                   f"{r['attacker_acc']:.3f} (ssim {r['attacker_ssim']:.3f})", flush=True)
     df = pd.DataFrame(rows)
-    with atomic_path(paths.root / "reports" / paths.dataset / "ibal_sweep.csv") as tmp:
+    with atomic_path(paths.ibal_sweep) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return df

@@ -30,7 +30,7 @@ from .data import load_split, to_float
 from .io import atomic_path, write_json
 from .pipeline import Link, Receivers
 from .stages import Paths, finetune_receiver, load_jscc, load_receiver, load_unet, schedule_of
-from .evaluate import point_seed
+from .evaluate import point_seed, receivers_correct
 
 SEARCH_SYSTEMS = ("diffsem", "e-diffsem")
 
@@ -50,9 +50,9 @@ def receiver_accuracy(cfg: Config, split, link: Link, rx: Receivers, t: int, snr
         y = split.test_y[b].to(device)
         z = link.transmit(link.features(x), t, snr, g)
         z_rx, _ = link.channel(z, snr, g), link.channel(z, snr, g)  # eavesdropper draw keeps the stream aligned
-        correct["classifier"] += int((rx.bypass_logits(z_rx, t).argmax(1) == y).sum())
-        correct["diffsem"] += int((rx.diffsem_logits(z_rx, t, t_start, scale).argmax(1) == y).sum())
-        correct["e-diffsem"] += int((rx.ediffsem_logits(z_rx, t, t_start, scale)[0].argmax(1) == y).sum())
+        c, _ = receivers_correct(rx, z_rx, y, t, t_start, scale)
+        for s in correct:
+            correct[s] += c[s]
     n = int(split.eval_idx.numel())
     return {s: c / n for s, c in correct.items()}
 

@@ -47,6 +47,7 @@ class Paths:
     eval_points = property(lambda s: s._p("reports", "eval_points"))
     figures = property(lambda s: s._p("reports", "figures"))
     receiver_search = property(lambda s: s._p("reports", "receiver_search.json"))
+    ibal_sweep = property(lambda s: s._p("reports", "ibal_sweep.csv"))
 
     def unet(self, variant: str) -> Path:
         return self._p("models", f"unet_{variant}.pt")
