@@ -161,6 +161,45 @@ def stage_strong_permutation(cfg: Config, paths: Paths, device) -> None:
 # ----------------------------------------------------------------------------- evaluation
 
 
+def ibal_observer(tx, clf, adversaries: dict, sched, system: str):
+    """observe(x, t, snr, g) -> (receiver logits, attacker's reconstruction) for an IBAL system.
+
+    The receiver and the eavesdropper see two independent channel draws of the same transmission
+    (receiver first, so a seeded point gives the same draws wherever it is scored); ``adversaries``
+    maps point_key(t, snr) to that point's inversion network.
+    """
+    def observe(x, t, snr, g):
+        s_eff = effective_snr_db(sched, t, snr)
+        z_rx, z_eve = ibal_send(tx, x, s_eff, g), ibal_send(tx, x, s_eff, g)
+        tt = snr_input(s_eff, x.shape[0], x) if system == "ibal-d" else torch.zeros(x.shape[0], 1, device=x.device)
+        return clf(z_rx, z_rx, tt), adversaries[point_key(t, snr)](z_eve).clamp(0, 1)
+    return observe
+
+
+@torch.no_grad()
+def score_point(split, observe, strong, t: int, snr: float, seed: int, batch_size: int, device) -> dict:
+    """One grid point of a baseline over the evaluation subset: receiver accuracy (NaN when
+    ``observe`` gives no logits: Direct, Permutation), the strong classifier's accuracy on what the
+    attacker sees, and SSIM/PSNR of that image against x (skimage, via evaluate.image_metrics)."""
+    g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr, BSEED["eval"]))
+    n = int(split.eval_idx.numel())
+    rx_correct, att_correct, has_rx, ssims, psnrs = 0, 0, False, [], []
+    for bidx in split.eval_idx.split(batch_size):
+        x = to_float(split.test_x[bidx]).to(device)
+        y = split.test_y[bidx].to(device)
+        logits, seen = observe(x, t, snr, g)
+        if logits is not None:
+            has_rx = True
+            rx_correct += int((logits.argmax(1) == y).sum())
+        att_correct += int((strong(seen).argmax(1) == y).sum())
+        s, p = image_metrics(x.cpu().numpy(), seen.cpu().numpy())
+        ssims.append(s)
+        psnrs.append(p)
+    return {"receiver_acc": rx_correct / n if has_rx else math.nan, "attacker_acc": att_correct / n,
+            "attacker_ssim": float(np.concatenate(ssims).mean()), "attacker_psnr": float(np.concatenate(psnrs).mean()),
+            "n_eval": n}
+
+
 @torch.no_grad()
 def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> pd.DataFrame:
     """Rows of metrics.csv for one baseline over the same (t, snr, seed) grid as DiffSem."""
@@ -190,37 +229,21 @@ def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> p
             load_module_state(net, sd, paths.baseline_attack(system))
             advs[key] = net.to(device).eval()
 
-    def observe(x, t, snr, g):
-        """(receiver accuracy input or None, attacker's image) for one batch."""
-        if system == "direct":
+    if system == "direct":
+        def observe(x, t, snr, g):
             return None, direct_point(x, sched, t, snr, g)
-        if system == "permutation":
+    elif system == "permutation":
+        def observe(x, t, snr, g):
             return None, direct_point(permute_quadrants(x), sched, t, snr, g)
-        s_eff = effective_snr_db(sched, t, snr)
-        z_rx, z_eve = ibal_send(tx, x, s_eff, g), ibal_send(tx, x, s_eff, g)
-        tt = snr_input(s_eff, x.shape[0], x) if system == "ibal-d" else torch.zeros(x.shape[0], 1, device=device)
-        return clf(z_rx, z_rx, tt), advs[point_key(t, snr)](z_eve).clamp(0, 1)
+    else:
+        observe = ibal_observer(tx, clf, advs, sched, system)
 
     rows = []
     points = [(seed, t, snr) for seed in cfg.eval.seeds for t, snr in cfg.eval.grid_points()]
     for seed, t, snr in tqdm(points, desc=f"evaluate {system}", mininterval=5):
-        g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr, BSEED["eval"]))
-        n = int(split.eval_idx.numel())
-        rx_correct, att_correct, ssims, psnrs = 0, 0, [], []
-        for bidx in split.eval_idx.split(cfg.eval.batch_size):
-            x = to_float(split.test_x[bidx]).to(device)
-            y = split.test_y[bidx].to(device)
-            logits, seen = observe(x, t, snr, g)
-            if logits is not None:
-                rx_correct += int((logits.argmax(1) == y).sum())
-            att_correct += int((strong(seen).argmax(1) == y).sum())
-            s, p = image_metrics(x.cpu().numpy(), seen.cpu().numpy())
-            ssims.append(s)
-            psnrs.append(p)
-        rows.append({"dataset": paths.dataset, "system": system, "t": t, "snr_db": snr, "seed": seed,
-                     "receiver_acc": rx_correct / n if system in IBAL_SYSTEMS else math.nan,
-                     "attacker_acc": att_correct / n, "attacker_ssim": float(np.concatenate(ssims).mean()),
-                     "attacker_psnr": float(np.concatenate(psnrs).mean()), "n_eval": n, "ediffsem_passes": math.nan})
+        r = score_point(split, observe, strong, t, snr, seed, cfg.eval.batch_size, device)
+        rows.append({"dataset": paths.dataset, "system": system, "t": t, "snr_db": snr, "seed": seed, **r,
+                     "ediffsem_passes": math.nan})
     df = pd.DataFrame(rows, columns=COLUMNS)
     with atomic_path(paths.eval_part(system)) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="receiver-search: DDIM step caps to try, comma-separated; the first is the reference (the paper's 50)")
     p.add_argument("--lambdas", default="0,0.03,0.1,0.3,1", help="ibal-sweep: privacy weights, comma-separated")
     p.add_argument("--betas", default="1e-3", help="ibal-sweep: bottleneck weights, comma-separated")
+    p.add_argument("--append", action="store_true",
+                   help="ibal-sweep: keep the existing CSV's rows for (lambda, beta) pairs this run does not redo")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:n]")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = all cores available)")
     return p
@@ -143,7 +145,8 @@ def _run(args) -> int:
     elif args.stage == "ibal-sweep":
         from .ibal_sweep import sweep
 
-        sweep(cfg, paths, device, _num_list(args.lambdas, "--lambdas"), _num_list(args.betas, "--betas"))
+        sweep(cfg, paths, device, _num_list(args.lambdas, "--lambdas"), _num_list(args.betas, "--betas"),
+              append=args.append)
     elif args.stage == "figures":
         from .figures import make_all
 

@@ -7,7 +7,8 @@ and a black-box attacker trained for that system and point by the shared procedu
 (`attack.train_attackers`, the `adversary` section's settings).  One fixed judge scores every
 configuration's reconstructions: the pipeline's strong classifier (models/<ds>/strong.pt), so the
 sweep's attacker accuracies compare configurations with each other; the pipeline's own IBAL rows use
-a strong classifier trained on IBAL's reconstructions.  Writes reports/<ds>/ibal_sweep.csv.
+a strong classifier trained on IBAL's reconstructions.  Writes reports/<ds>/ibal_sweep.csv (replaced, or
+with ``--append`` merged: a re-run (lambda, beta) pair replaces its old rows).
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
 
 from .attack import point_key, train_attackers
-from .baseline_stages import BSEED, train_ibal
+from .baseline_stages import BSEED, ibal_observer, score_point, train_ibal
 from .baselines import effective_snr_db, ibal_send
 from .config import Config
 from .data import load_split, to_float
-from .evaluate import image_metrics, point_seed
+
 from .io import atomic_path
 from .models import get_spec
 from .stages import Paths, load_strong, schedule_of
@@ -35,28 +35,15 @@ def with_weights(cfg: Config, lam: float, beta: float) -> Config:
     return dataclasses.replace(cfg, baselines=dataclasses.replace(cfg.baselines, ibal_lambda=float(lam), ibal_beta=float(beta)))
 
 
-@torch.no_grad()
-def score(cfg, split, tx, clf, adversary, strong, sched, t, snr, seed, device) -> dict:
-    """Receiver and attacker at one point, as `evaluate-baseline` scores an IBAL system."""
-    g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr, BSEED["eval"]))
-    s_eff = effective_snr_db(sched, t, snr)
-    rx, att, ssims, psnrs = 0, 0, [], []
-    for b in split.eval_idx.split(cfg.eval.batch_size):
-        x = to_float(split.test_x[b]).to(device)
-        y = split.test_y[b].to(device)
-        z_rx, z_eve = ibal_send(tx, x, s_eff, g), ibal_send(tx, x, s_eff, g)
-        rx += int((clf(z_rx, z_rx, torch.zeros(x.shape[0], 1, device=device)).argmax(1) == y).sum())
-        x_hat = adversary(z_eve).clamp(0, 1)
-        att += int((strong(x_hat).argmax(1) == y).sum())
-        s, p = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
-        ssims.append(s)
-        psnrs.append(p)
-    n = int(split.eval_idx.numel())
-    return {"receiver_acc": rx / n, "attacker_acc": att / n, "attacker_ssim": float(np.concatenate(ssims).mean()),
-            "attacker_psnr": float(np.concatenate(psnrs).mean()), "effective_snr_db": s_eff}
+def merge_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``new`` plus the rows of ``old`` whose (lambda, beta) pair ``new`` does not hold (--append)."""
+    done = set(zip(new["lambda"], new["beta"]))
+    keep = old[[(lam, b) not in done for lam, b in zip(old["lambda"], old["beta"])]]
+    return pd.concat([keep, new], ignore_index=True).sort_values(["lambda", "beta", "t"], ignore_index=True)
 
 
-def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[float], ts: tuple[int, ...] = (150, 300)):
+def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[float], ts: tuple[int, ...] = (150, 300),
+          append: bool = False):
     spec = get_spec(paths.dataset)
     split = load_split(paths.split)
     sched = schedule_of(cfg)
@@ -77,12 +64,15 @@ def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[f
         for t in ts:
             adv = spec.adversary().to(device)
             adv.load_state_dict(models[point_key(t, snr)])
-            r = score(c, split, tx, clf, adv.eval(), strong, sched, t, snr, seed, device)
-            rows.append({"lambda": lam, "beta": beta, "t": t, "snr_db": snr, **r, "final_loss": hist[-1],
-                         "n_eval": int(split.eval_idx.numel())})
+            observe = ibal_observer(tx, clf, {point_key(t, snr): adv.eval()}, sched, "ibal")
+            r = score_point(split, observe, strong, t, snr, seed, c.eval.batch_size, device)
+            rows.append({"lambda": lam, "beta": beta, "t": t, "snr_db": snr, **r,
+                         "effective_snr_db": effective_snr_db(sched, t, snr), "final_loss": hist[-1]})
             print(f"lambda={lam:g} beta={beta:g} t={t}: receiver {r['receiver_acc']:.3f}, attacker "
                   f"{r['attacker_acc']:.3f} (ssim {r['attacker_ssim']:.3f})", flush=True)
     df = pd.DataFrame(rows)
+    if append and paths.ibal_sweep.exists():
+        df = merge_rows(pd.read_csv(paths.ibal_sweep), df)
     with atomic_path(paths.ibal_sweep) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return df
