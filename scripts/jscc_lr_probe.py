@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from diffsem.config import load_config
-from diffsem.data import load_split, to_float
+from diffsem.config import ConfigError, load_config
+from diffsem.data import DataError, load_split, to_float
 from diffsem.models import get_spec
 from diffsem.pipeline import Link
 from diffsem.stages import Paths, schedule_of
@@ -59,10 +59,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--window", type=int, default=25)
     args = ap.parse_args()
-    cfg = load_config(args.params, args.scale, args.dataset)
-    split = load_split(Paths(Path(args.root), args.dataset).split)
+    try:
+        cfg = load_config(args.params, args.scale, args.dataset)
+        split = load_split(Paths(Path(args.root), args.dataset).split)
+        lrs = [float(v) for v in args.lrs.split(",")]
+    except (ConfigError, DataError, ValueError) as exc:
+        raise SystemExit(f"jscc_lr_probe: {exc}") from None
     print(f"| lr | mean loss per {args.window} steps | test acc (1,000 images) | s |\n|---|---|---|---|")
-    for lr in (float(v) for v in args.lrs.split(",")):
+    for lr in lrs:
         t0 = time.time()
         losses, acc = probe(cfg, split, lr, args.steps, args.batch, args.window)
         print(f"| {lr:g} | {' / '.join(f'{v:.2f}' for v in losses)} | {acc:.3f} | {time.time() - t0:.0f} |", flush=True)
