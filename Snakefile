@@ -16,7 +16,7 @@ include: "workflow/rules/common.smk"
 wildcard_constraints:
     ds="|".join(DATASETS),
     variant="uncond|cond",
-    system="diffsem|e-diffsem",
+    system="classifier-ft|diffsem|e-diffsem",
     bsys="ibal|ibal-d",
     asys="ibal|ibal-d|permutation",
     esys="direct|permutation|ibal|ibal-d",
@@ -27,6 +27,7 @@ include: "workflow/rules/jscc.smk"
 include: "workflow/rules/diffusion.smk"
 include: "workflow/rules/adversary.smk"
 include: "workflow/rules/finetune.smk"
+include: "workflow/rules/ceiling.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/baselines.smk"
 include: "workflow/rules/figures.smk"
@@ -37,4 +38,5 @@ rule all:
         expand("reports/{ds}/metrics.csv", ds=config["datasets"]),
         expand("reports/{ds}/metrics.json", ds=config["datasets"]),
         [f"reports/{ds}/figures/{fig}.png" for ds in DATASETS for fig in figures_of(ds)],
+        expand("reports/{ds}/comparisons.csv", ds=config["datasets"]),
     default_target: True

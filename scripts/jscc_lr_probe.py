@@ -1,7 +1,7 @@
 """Stage-1 learning-rate probe: a few hundred Alg. 1 stage-1 steps (T' = 0, the training SNR) of a
 dataset's encoder + receiver classifier at several learning rates, from the same initialisation and
 the same batches, on a split made by `diffsem data`.  Prints the mean loss per window of steps and the
-bypass accuracy on 1,000 random test images.  docs/decisions.md §18 used it to pick CIFAR-10's rate.
+bypass accuracy on 1,000 random validation images (the slice data/<ds>/split.pt holds out).  docs/decisions.md §18 used it to pick CIFAR-10's rate.
 
     python scripts/jscc_lr_probe.py --dataset cifar10 --lrs 1e-3,3e-4 --steps 150 --batch 64
 """
@@ -41,10 +41,11 @@ def probe(cfg, split, lr: float, steps: int, batch: int, window: int, seed: int 
         if step % window == 0:
             losses.append(run / window)
             run = 0.0
-    ti = torch.randperm(split.test_x.shape[0], generator=torch.Generator().manual_seed(seed))[:1000]
+    # scored on the validation slice (a learning-rate probe is a choice: never on test images)
+    vi = torch.randperm(split.val_x.shape[0], generator=torch.Generator().manual_seed(seed))[:1000]
     with torch.no_grad():
-        z = link.channel(link.transmit(link.features(to_float(split.test_x[ti])), 0, snr, gd), snr, gd)
-        acc = float((clf(z, z, torch.zeros(len(ti), 1)).argmax(1) == split.test_y[ti]).float().mean())
+        z = link.channel(link.transmit(link.features(to_float(split.val_x[vi])), 0, snr, gd), snr, gd)
+        acc = float((clf(z, z, torch.zeros(len(vi), 1)).argmax(1) == split.val_y[vi]).float().mean())
     return losses, acc
 
 
@@ -65,7 +66,7 @@ def main() -> None:
         lrs = [float(v) for v in args.lrs.split(",")]
     except (ConfigError, DataError, ValueError) as exc:
         raise SystemExit(f"jscc_lr_probe: {exc}") from None
-    print(f"| lr | mean loss per {args.window} steps | test acc (1,000 images) | s |\n|---|---|---|---|")
+    print(f"| lr | mean loss per {args.window} steps | validation acc (1,000 images) | s |\n|---|---|---|---|")
     for lr in lrs:
         t0 = time.time()
         losses, acc = probe(cfg, split, lr, args.steps, args.batch, args.window)

@@ -1,6 +1,11 @@
-"""Print our headline numbers beside the paper's (markdown), from reports/<ds>/metrics.csv and logs/.
+"""Every results table of docs/results.md for one dataset, from a finished run's reports/ and logs/.
 
-    python scripts/results_table.py [--dataset mnist] [--root .]
+    python scripts/results_table.py [--dataset mnist] [--root .] [--snr 15]
+
+Sections: learning curves (converged or not), the accuracy grid, the paper's claims with paired tests
+(reports/<ds>/comparisons.csv, Holm-adjusted) and a verdict each, the feature ceiling, the receiver
+and guidance searches (validation), and wall time per rule.  Numbers only; the prose is the reader's.
+Across-seed intervals appear when metrics.csv holds more than one training seed (seed_* runs).
 """
 
 import argparse
@@ -12,84 +17,229 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from diffsem.stats import seed_ci, verdict
+
 TAB = "\t"
-PAPER_MNIST_T300 = {"classifier": 0.84, "attacker": 0.62, "diffsem_gain": 0.0335, "e-diffsem_gain": 0.1003}
-# Sec. IV-C: CIFAR-10 at t = 150, and the attacker at matched SSIM (ours 51.8% at 0.12, Direct 42.6% at 0.14)
-PAPER_CIFAR_T150 = {"classifier": 0.873, "diffsem": 0.917, "e-diffsem": 0.933, "attacker": 0.587}
+# the paper's numbers (MNIST Fig. 4 / Sec. IV-B at 15 dB, t = 300; CIFAR-10 Sec. IV-C at t = 150)
+PAPER = {"mnist": {"t": 300, "classifier": 0.84, "attacker": 0.62, "diffsem": 0.84 + 0.0335, "e-diffsem": 0.84 + 0.1003},
+         "cifar10": {"t": 150, "classifier": 0.873, "diffsem": 0.917, "e-diffsem": 0.933, "attacker": 0.587}}
+METRIC = {"val_acc_mean": "max", "val_eps_mse": "min", "val_mse": "min", "val_acc": "max"}
 
 
 def se(p: float, n: int) -> float:
     return math.sqrt(max(p * (1 - p), 0) / n)
 
 
-def at_ssim(df: pd.DataFrame, system: str, ssim: float) -> float:
-    """Attacker accuracy interpolated at a given SSIM along the system's curve (NaN outside it)."""
+def at_ssim(df: pd.DataFrame, system: str, ssim: float) -> tuple[float, int]:
+    """Attacker accuracy interpolated at an SSIM along the system's curve over t, and the n there."""
     d = df[df.system == system].groupby("t").mean(numeric_only=True).sort_values("attacker_ssim")
     xs, ys = d.attacker_ssim.to_numpy(), d.attacker_acc.to_numpy()
     if len(xs) < 2 or not xs[0] <= ssim <= xs[-1]:
-        return float("nan")
-    return float(np.interp(ssim, xs, ys))
+        return float("nan"), 0
+    return float(np.interp(ssim, xs, ys)), int(d.n_eval.min())
+
+
+def curves(root: Path, ds: str) -> None:
+    print("### Learning curves (validation; `reports/%s/curves/*.csv`, figure `curves.png`)\n" % ds)
+    print("| stage | epochs run / cap | selected epoch | selection metric | best | change over the last 5 epochs before the best | status |")
+    print("|---|---|---|---|---|---|---|")
+    cdir = root / "reports" / ds / "curves"
+    for f in sorted(cdir.glob("*.csv")):
+        d = pd.read_csv(f)
+        metric = next((c for c in METRIC if c in d), None)
+        if metric is None:
+            continue
+        groups = list(d.groupby("point")) if "point" in d else [(None, d)]
+        runs, bests, sel, deltas, hit_cap = [], [], [], [], 0
+        cap = int(d.max_epochs.max()) if "max_epochs" in d else _cap(root, ds, f.stem)
+        for _, g in groups:
+            g = g.sort_values("epoch")
+            b = g[g.selected == 1].iloc[0]
+            runs.append(len(g))
+            sel.append(int(b.epoch))
+            bests.append(float(b[metric]))
+            before = g[g.epoch <= b.epoch - 5]
+            deltas.append(float(b[metric] - before[metric].iloc[-1]) if len(before) else float("nan"))
+            hit_cap += int(b.epoch == g.epoch.max() and len(g) >= (cap or 0))
+        if len(groups) > 1:
+            status = (f"{hit_cap}/{len(groups)} points still improving at the cap" if hit_cap
+                      else "plateaued at every point")
+        else:
+            status = ("still improving at the cap: under-trained" if hit_cap
+                      else "early-stopped on a plateau" if max(runs) < (cap or 10**9) else "ran to the cap, best earlier")
+        rng = lambda v: f"{min(v)}" if min(v) == max(v) else f"{min(v)}–{max(v)}"  # noqa: E731
+        fmt = lambda v: f"{np.nanmean(v):.4f}"  # noqa: E731
+        delta = f"{np.nanmean(deltas):+.4f}" if not np.isnan(deltas).all() else "—"
+        print(f"| {f.stem}{' (%d points)' % len(groups) if len(groups) > 1 else ''} | {rng(runs)} / {cap or '?'} | "
+              f"{rng(sel)} | {metric} | {fmt(bests)} | {delta} | {status} |")
+    print()
+
+
+LOG_OF = {"jscc": "train_jscc", "unet_uncond": "train_diffusion_uncond", "unet_cond": "train_diffusion_cond",
+          "adversary": "train_adversary", "strong": "train_strong", "ceiling": "train_ceiling", "ibal": "train_ibal",
+          "ibal-d": "train_ibal-d", "strong_ibal": "attack_ibal", "strong_ibal-d": "attack_ibal-d",
+          "strong_permutation": "attack_permutation"}
+
+
+def _cap(root: Path, ds: str, stem: str):
+    """The epoch cap of the stage that wrote a curve without a max_epochs column (its log's 'epoch k/N')."""
+    log = root / "logs" / ds / f"{LOG_OF.get(stem, stem)}.log"
+    m = re.search(r"epoch \d+/(\d+)", log.read_text(errors="replace")) if log.is_file() else None
+    return int(m.group(1)) if m else None
+
+
+def grid(main_: pd.DataFrame, snr: float) -> None:
+    print(f"### Accuracy grid at {snr:g} dB (receiver: each system's own; attacker: the strong classifier on what "
+          "the system's eavesdropper reconstructs or sees)\n")
+    print("| t | n | system | receiver acc (± SE) | attacker acc (± SE) | attacker SSIM | attacker PSNR |")
+    print("|---|---|---|---|---|---|---|")
+    for t in sorted(main_.t.unique()):
+        for system, g in main_[main_.t == t].groupby("system", sort=False):
+            r = g.mean(numeric_only=True)
+            n = int(r.n_eval) * g.seed.nunique()
+            rx = "—" if math.isnan(r.receiver_acc) else f"{r.receiver_acc:.3f} ± {se(r.receiver_acc, n):.3f}"
+            print(f"| {t} | {n} | {system} | {rx} | {r.attacker_acc:.3f} ± {se(r.attacker_acc, n):.3f} | "
+                  f"{r.attacker_ssim:.3f} | {r.attacker_psnr:.2f} |")
+    print()
+
+
+def claims(root: Path, ds: str, main_: pd.DataFrame, snr: float) -> None:
+    cmp_path = root / "reports" / ds / "comparisons.csv"
+    if not cmp_path.is_file():
+        return
+    cmp = pd.read_csv(cmp_path)
+    cmp = cmp[cmp.snr_db == snr]
+    print("### Paired tests at the headline points (exact McNemar, paired bootstrap 95 % CI, Holm over the whole grid)\n")
+    print("| t | n | A | B | acc A | acc B | A − B (95 % CI) | A only / B only | p | p (Holm) | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for t in (150, 300) if ds == "mnist" else (150, 300):
+        for _, r in cmp[cmp.t == t].iterrows():
+            print(f"| {t} | {r.n} | {r.a} | {r.b} | {r.acc_a:.3f} | {r.acc_b:.3f} | {100 * r['diff']:+.1f} pts "
+                  f"({100 * r.ci_lo:+.1f}, {100 * r.ci_hi:+.1f}) | {r.a_only} / {r.b_only} | {r.p:.2g} | {r.p_holm:.2g} | "
+                  f"{verdict(r['diff'], r.p_holm)} |")
+    print()
+    print("### Per-t verdicts of the receiver claims (Holm-adjusted, every grid t at %g dB)\n" % snr)
+    pairs = [("diffsem", "classifier"), ("e-diffsem", "classifier"), ("e-diffsem", "diffsem"),
+             ("diffsem", "classifier-ft"), ("e-diffsem", "classifier-ft"), ("classifier-ft", "classifier")]
+    ts = sorted(cmp.t.unique())
+    print("| A vs B | " + " | ".join(f"t={t}" for t in ts) + " |\n|---|" + "---|" * len(ts))
+    for a, b in pairs:
+        cells = []
+        for t in ts:
+            r = cmp[(cmp.t == t) & (cmp.a == a) & (cmp.b == b)]
+            if r.empty:
+                cells.append("—")
+                continue
+            r = r.iloc[0]
+            v = verdict(r["diff"], r.p_holm)
+            cells.append(f"{100 * r['diff']:+.1f}{'*' if v != 'inconclusive' else ''}")
+        print(f"| {a} − {b} (pts) | " + " | ".join(cells) + " |")
+    print("\n(* = significant after Holm at 0.05; otherwise inconclusive at this n.)\n")
+
+
+def seeds_table(main_: pd.DataFrame) -> None:
+    if main_.seed.nunique() < 2:
+        print(f"Training seeds in this run: {sorted(main_.seed.unique())} (one seed: no across-seed interval).\n")
+        return
+    print("### Across training seeds (mean ± 95 % Student-t half-width)\n")
+    print("| t | system | receiver acc | attacker acc | seeds |\n|---|---|---|---|---|")
+    for t in (150, 300):
+        for s, g in main_[main_.t == t].groupby("system"):
+            m, h, n = seed_ci(g.receiver_acc.dropna())
+            ma, ha, _ = seed_ci(g.attacker_acc)
+            print(f"| {t} | {s} | {m:.3f} ± {h:.3f} | {ma:.3f} ± {ha:.3f} | {n} |")
+    print()
+
+
+def paper_table(ds: str, main_: pd.DataFrame) -> None:
+    p = PAPER[ds]
+    t = p["t"]
+    g = main_[main_.t == t].groupby("system").mean(numeric_only=True)
+    if g.empty:
+        return
+    n = int(g.n_eval.min())
+    print(f"### Beside the paper (t = {t}, n = {n})\n")
+    print("| | paper | ours |\n|---|---|---|")
+    for s in ("classifier", "classifier-ft", "diffsem", "e-diffsem", "ceiling"):
+        if s in g.index:
+            print(f"| {s} receiver | {p.get(s, float('nan')):.1%} | {g.loc[s, 'receiver_acc']:.1%} ± {se(g.loc[s, 'receiver_acc'], n):.1%} |"
+                  .replace("nan%", "—"))
+    print(f"| attacker on DiffSem's transmitter | {p['attacker']:.1%} | {g.loc['classifier', 'attacker_acc']:.1%} ± "
+          f"{se(g.loc['classifier', 'attacker_acc'], n):.1%} |")
+    for s in ("ibal", "ibal-d"):
+        if s in g.index:
+            print(f"| {s} receiver / its attacker | (Fig. 4: below ours) | {g.loc[s, 'receiver_acc']:.1%} / {g.loc[s, 'attacker_acc']:.1%} |")
+    ref = 0.2 if ds == "mnist" else 0.12
+    ours, n_o = at_ssim(main_, "classifier", ref)
+    line = f"| attacker accuracy at SSIM {ref} (interpolated over t) | {'ours 47 %, IBAL-D 78 % (at 0.175)' if ds == 'mnist' else 'ours 51.8 %'} | ours {ours:.1%}"
+    for s in ("ibal", "ibal-d", "direct", "permutation"):
+        v, _ = at_ssim(main_, s, ref)
+        if not math.isnan(v):
+            line += f", {s} {v:.1%}"
+    print(line + f" (SE ≈ {se(0.5, max(n_o, 1)):.1%} each) |\n")
+
+
+def searches(root: Path, ds: str) -> None:
+    rs = root / "reports" / ds / "receiver_search.csv"
+    if rs.is_file():
+        d = pd.read_csv(rs)
+        js = json.loads((root / "reports" / ds / "receiver_search.json").read_text())
+        print(f"### DDIM step count on validation (`diffsem receiver-search`, n = {js.get('n_val')} validation images)\n")
+        print("| N | system | acc t=150 | acc t=300 | drop vs reference | samples/s | speed-up |\n|---|---|---|---|---|---|---|")
+        for _, r in d.iterrows():
+            drop = max(r.drop_t150, r.drop_t300)
+            print(f"| {r.max_steps} | {r.system} | {r.acc_t150:.3f} | {r.acc_t300:.3f} | {100 * drop:+.1f} pts | "
+                  f"{r.samples_per_s:.1f} | {r.speedup:.1f}× |")
+        print(f"\npicked (validation, tolerance {js['tolerance'] * 100:.1f} pts): {js['fast_receiver']['config']}\n")
+    gs = root / "reports" / ds / "guidance_search.csv"
+    if gs.is_file():
+        d = pd.read_csv(gs)
+        print("### E-DiffSem guidance weight on validation (`diffsem guidance-search`)\n")
+        print("| w | acc t=150 | acc t=300 | mean | picked |\n|---|---|---|---|---|")
+        for _, r in d.iterrows():
+            print(f"| {r.guidance_w:g} | {r.acc_t150:.3f} | {r.acc_t300:.3f} | {r.acc_mean:.3f} | {'✓' if r.picked else ''} |")
+        print()
+
+
+def walltimes(root: Path, ds: str) -> None:
+    print("### Wall time per rule (`logs/`, `benchmarks/`)\n")
+    print("| rule | wall (min) | peak RSS (MB) |\n|---|---|---|")
+    total = 0.0
+    for log in sorted((root / "logs" / ds).glob("*.log")):
+        m = re.findall(r"done in ([0-9.]+) s", log.read_text(errors="replace"))
+        if m:
+            total += float(m[-1])
+            bench = root / "benchmarks" / ds / f"{log.stem}.tsv"
+            rss = f"{pd.read_csv(bench, sep=TAB).max_rss.iloc[-1]:.0f}" if bench.is_file() else "—"
+            print(f"| {log.stem} | {float(m[-1]) / 60:.1f} | {rss} |")
+    print(f"| **sum** | **{total / 60:.1f}** | |\n")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--root", default=".")
     ap.add_argument("--snr", type=float, default=15.0)
     a = ap.parse_args()
     root = Path(a.root)
-    df = pd.read_csv(root / "reports" / a.dataset / "metrics.csv")
+    path = root / "reports" / a.dataset / "metrics.csv"
+    if not path.is_file():
+        raise SystemExit(f"results_table: {path} not found; run the pipeline first")
+    df = pd.read_csv(path)
     main_ = df[df.snr_db == a.snr]
-    n = int(df.n_eval.iloc[0]) * df.seed.nunique()
-    print(f"n_eval = {n} per point, channel SNR {a.snr:g} dB\n")
-    print("| t | system | receiver acc (± SE) | attacker acc (± SE) | attacker SSIM | attacker PSNR |")
-    print("|---|---|---|---|---|---|")
-    for t in sorted(main_.t.unique()):
-        for system, g in main_[main_.t == t].groupby("system", sort=False):
-            r = g.mean(numeric_only=True)
-            rx = "—" if math.isnan(r.receiver_acc) else f"{r.receiver_acc:.3f} ± {se(r.receiver_acc, n):.3f}"
-            print(f"| {t} | {system} | {rx} | {r.attacker_acc:.3f} ± {se(r.attacker_acc, n):.3f} | "
-                  f"{r.attacker_ssim:.3f} | {r.attacker_psnr:.2f} |")
-    if a.dataset == "mnist" and 300 in set(main_.t):
-        g = main_[main_.t == 300].groupby("system").mean(numeric_only=True)
-        c = g.loc["classifier", "receiver_acc"]
-        print("\n| at SNR 15 dB, t = 300 | paper | ours |")
-        print("|---|---|---|")
-        print(f"| classifier (bypass) | {PAPER_MNIST_T300['classifier']:.2%} | {c:.2%} ± {se(c, n):.1%} |")
-        print(f"| attacker | {PAPER_MNIST_T300['attacker']:.2%} | {g.loc['classifier', 'attacker_acc']:.2%} |")
-        for s in ("diffsem", "e-diffsem"):
-            gain = g.loc[s, "receiver_acc"] - c
-            print(f"| {s} − classifier | +{PAPER_MNIST_T300[s + '_gain'] * 100:.2f} pts | {gain * 100:+.2f} pts |")
-    if a.dataset == "cifar10" and 150 in set(main_.t):
-        g = main_[main_.t == 150].groupby("system").mean(numeric_only=True)
-        print("\n| at SNR 15 dB, t = 150 | paper | ours |")
-        print("|---|---|---|")
-        for s in ("classifier", "diffsem", "e-diffsem"):
-            print(f"| {s} | {PAPER_CIFAR_T150[s]:.1%} | {g.loc[s, 'receiver_acc']:.1%} ± {se(g.loc[s, 'receiver_acc'], n):.1%} |")
-        print(f"| attacker | {PAPER_CIFAR_T150['attacker']:.1%} | {g.loc['classifier', 'attacker_acc']:.1%} |")
-        ours = at_ssim(main_, "classifier", 0.12)
-        print(f"\nattacker accuracy at SSIM 0.12 (interpolated): ours {ours:.3f} (paper 0.518)", end="")
-        if "direct" in set(main_.system):
-            print(f", direct at SSIM 0.14: {at_ssim(main_, 'direct', 0.14):.3f} (paper 0.426)", end="")
-    else:
-        ours = at_ssim(main_, "classifier", 0.2)
-        print(f"\nattacker accuracy at SSIM 0.20 (interpolated): ours {ours:.3f} (paper 0.47)", end="")
-        for s in ("ibal", "ibal-d", "direct", "permutation"):
-            if s in set(main_.system):
-                print(f", {s} at SSIM 0.175: {at_ssim(main_, s, 0.175):.3f}", end="")
+    curves(root, a.dataset)
+    paper_table(a.dataset, main_)
+    claims(root, a.dataset, main_, a.snr)
+    seeds_table(main_)
     mj = root / "reports" / a.dataset / "metrics.json"
     if mj.is_file() and "noiseless" in (head := json.loads(mj.read_text())):
         up = head["noiseless"]
-        print("\n\nnoiseless upper bound (t = 0, no channel noise): " +
-              ", ".join(f"{s} {up[s + '_acc']:.3f}" for s in ("classifier", "diffsem", "e-diffsem")), end="")
-    print("\n\n| rule | wall (min, from logs/) | peak RSS (MB, from benchmarks/) |")
-    print("|---|---|---|")
-    for log in sorted((root / "logs" / a.dataset).glob("*.log")):
-        m = re.findall(r"done in ([0-9.]+) s", log.read_text(errors="replace"))
-        if m:
-            bench = root / "benchmarks" / a.dataset / f"{log.stem}.tsv"
-            rss = f"{pd.read_csv(bench, sep=TAB).max_rss.iloc[-1]:.0f}" if bench.is_file() else "—"
-            print(f"| {log.stem} | {float(m[-1]) / 60:.1f} | {rss} |")
+        print("Noiseless bound (T' = 0, no channel noise, n = %d): " % up["n_eval"] +
+              ", ".join(f"{s} {up[s + '_acc']:.3f}" for s in ("classifier", "classifier-ft", "diffsem", "e-diffsem")
+                        if s + "_acc" in up) + "\n")
+    searches(root, a.dataset)
+    grid(main_, a.snr)
+    walltimes(root, a.dataset)
 
 
 if __name__ == "__main__":

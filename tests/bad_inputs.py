@@ -14,6 +14,8 @@ from typing import Callable
 import torch
 import yaml
 
+from diffsem.data import Split
+
 
 @dataclass
 class Case:
@@ -36,7 +38,7 @@ def _set(raw: dict, dotted: str, value) -> None:
 def _split(root: Path, _mirror: Path) -> None:
     d = root / "data/mnist"
     d.mkdir(parents=True, exist_ok=True)
-    torch.save({k: torch.zeros(1) for k in ("tr_x", "tr_y", "adv_x", "adv_y", "test_x", "test_y", "eval_idx")},
+    torch.save({k: torch.zeros(1) for k in Split.__dataclass_fields__},
                d / "split.pt")
 
 

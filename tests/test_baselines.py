@@ -86,15 +86,14 @@ def test_ibal_feature_is_power_normalised_and_kl_nonnegative():
 @pytest.mark.filterwarnings("ignore:divide by zero")  # PSNR of an image with itself is inf
 def test_score_point_counts_receiver_and_attacker():
     """score_point: NaN receiver when observe gives no logits; exact counts otherwise; SSIM 1 for x itself."""
-    from types import SimpleNamespace
-
     from diffsem.baseline_stages import score_point
 
     g = torch.Generator().manual_seed(0)
     n = 10
     y = torch.arange(n) % 3
-    split = SimpleNamespace(test_x=torch.randint(0, 256, (n, 1, 8, 8), generator=g, dtype=torch.uint8),
-                            test_y=y, eval_idx=torch.arange(n))
+    from diffsem.data import ImageSet
+
+    split = ImageSet(torch.randint(0, 256, (n, 1, 8, 8), generator=g, dtype=torch.uint8), y, torch.arange(n))
     strong = lambda x: torch.nn.functional.one_hot(torch.zeros(x.shape[0], dtype=torch.long), 3).float()  # noqa: E731
     echo = lambda x, t, snr, g: (None, x)  # noqa: E731
     r = score_point(split, echo, strong, 0, 15.0, 0, 4, "cpu")

@@ -8,6 +8,7 @@ import torch
 import yaml
 
 from diffsem.cli import main
+from diffsem.data import Split
 
 
 def _params(tmp_path, repo, mirror=None, **edits):
@@ -71,7 +72,7 @@ def test_missing_upstream_and_corrupt_checkpoint(tmp_path, repo, capsys, mirror)
     assert code == 2 and "run the data stage first" in err
     # a split and a truncated stage-1 checkpoint: the diffusion stage refuses it in one line
     (tmp_path / "data/mnist").mkdir(parents=True)
-    torch.save({k: torch.zeros(1) for k in ("tr_x", "tr_y", "adv_x", "adv_y", "test_x", "test_y", "eval_idx")},
+    torch.save({k: torch.zeros(1) for k in Split.__dataclass_fields__},
                tmp_path / "data/mnist/split.pt")
     (tmp_path / "models/mnist").mkdir(parents=True)
     (tmp_path / "models/mnist/jscc.pt").write_bytes(b"PK\x03\x04 truncated")

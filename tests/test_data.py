@@ -8,7 +8,8 @@ from diffsem.data import DataError, load_raw_dataset, make_split, stratified_ind
 
 
 def _cfg(mirror, **kw):
-    base = dict(mirror=str(mirror), download_root="data/raw", adversary_fraction=0.4, train_subset=0, n_eval=0)
+    base = dict(mirror=str(mirror), download_root="data/raw", adversary_fraction=0.4, train_subset=0, n_eval=0,
+                val_fraction=0.1)
     base.update(kw)
     return DataCfg(**base)
 
@@ -28,10 +29,54 @@ def test_split_is_deterministic_and_disjoint():
     cfg = _cfg("", n_eval=50)
     a = make_split(x, y, x[:200], y[:200], cfg, 0, 10)
     b = make_split(x, y, x[:200], y[:200], cfg, 0, 10)
-    assert torch.equal(a.tr_x, b.tr_x) and torch.equal(a.adv_x, b.adv_x)
-    assert a.tr_x.shape[0] == 600 and a.adv_x.shape[0] == 400
-    assert set(a.tr_x.flatten().tolist()).isdisjoint(a.adv_x.flatten().tolist())
+    assert torch.equal(a.tr_x, b.tr_x) and torch.equal(a.adv_x, b.adv_x) and torch.equal(a.val_x, b.val_x)
+    # 60/40 first, then a stratified 10 % of each side (10 % of every class there) to its validation slice
+    assert a.tr_x.shape[0] + a.val_x.shape[0] == 600 and a.adv_x.shape[0] + a.adv_val_x.shape[0] == 400
+    parts = [set(p.flatten().tolist()) for p in (a.tr_x, a.val_x, a.adv_x, a.adv_val_x)]
+    assert sum(map(len, parts)) == len(set().union(*parts)) == 1000  # disjoint and complete
+    for train, val in ((a.tr_y, a.val_y), (a.adv_y, a.adv_val_y)):
+        side = torch.bincount(torch.cat([train, val]), minlength=10).float()
+        assert (torch.bincount(val, minlength=10) - 0.1 * side).abs().max() <= 0.5
     assert a.eval_idx.numel() == 50
+
+
+def test_split_file_seals_the_test_set(tmp_path):
+    """load_split hides the test set from training and selection code: any use of it raises; only
+    with_test=True (the evaluation stages) gets it."""
+    from diffsem.data import Sealed, TestSetSealed, load_split
+
+    x = torch.arange(300).view(-1, 1, 1, 1).to(torch.uint8)
+    y = torch.arange(300) % 10
+    split = make_split(x, y, x[:100], y[:100], _cfg("", n_eval=20), 0, 10)
+    torch.save(split.tensors(), tmp_path / "split.pt")
+    sealed = load_split(tmp_path / "split.pt")
+    assert isinstance(sealed.test_x, Sealed) and torch.equal(sealed.val_x, split.val_x)
+    for touch in (lambda s: s.test_x[0], lambda s: s.test_y.shape, lambda s: len(s.eval_idx),
+                  lambda s: s.images("test").idx.numel(), lambda s: s.eval_idx.split(4)):
+        with pytest.raises(TestSetSealed, match="sealed"):
+            touch(sealed)
+    full = load_split(tmp_path / "split.pt", with_test=True)
+    assert torch.equal(full.test_x, split.test_x) and full.images("test").n == 20
+    assert full.images("val").n == split.val_y.shape[0]
+
+
+def test_only_evaluation_reads_the_test_set():
+    """A static check of the rule 'the test set is for reporting only': the only code that loads a
+    split with the test set is DiffSem's and the baselines' evaluation (every other stage, the
+    receiver search, the IBAL sweep and the probes get a sealed split, so a stray read fails loudly)."""
+    import ast
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1]
+    callers = set()
+    for f in [*(src / "src" / "diffsem").rglob("*.py"), *(src / "scripts").glob("*.py")]:
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                for call in ast.walk(node):
+                    if (isinstance(call, ast.Call) and getattr(call.func, "id", getattr(call.func, "attr", None)) == "load_split"
+                            and any(k.arg == "with_test" for k in call.keywords)):
+                        callers.add(f"{f.stem}.{node.name}")
+    assert callers == {"evaluate.stage_evaluate", "baseline_stages.stage_evaluate_baseline"}
 
 
 def test_mirror_loads_real_mnist(mirror):
@@ -73,7 +118,8 @@ def test_mirror_loads_real_cifar10(mirror):
     some = tx[torch.tensor([0, 49999])]
     assert some.shape == (2, 3, 32, 32) and some.dtype == torch.uint8 and some.float().std() > 10
     split = make_split(tx, ty, vx, vy, _cfg(mirror, train_subset=200, n_eval=50), 0, 10)
-    assert split.tr_x.shape == (120, 3, 32, 32) and split.adv_x.shape == (80, 3, 32, 32)
+    assert split.tr_x.shape[0] + split.val_x.shape[0] == 120 and split.adv_x.shape[0] + split.adv_val_x.shape[0] == 80
+    assert split.tr_x.shape[1:] == (3, 32, 32) and 8 <= split.val_x.shape[0] <= 16
     assert torch.equal(torch.bincount(vy[split.eval_idx]), torch.full((10,), 5))
 
 

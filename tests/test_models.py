@@ -101,3 +101,28 @@ def test_unet_handles_three_channels():
     net = UNet(3, 16, 10).eval()
     x = torch.randn(2, 3, 8, 8)
     assert net(x, 5, torch.softmax(torch.randn(2, 10), 1)).shape == (2, 3, 8, 8)
+
+
+@pytest.mark.parametrize("ds", ["mnist", "cifar10"])
+def test_fold_fhat_into_zhat_preserves_the_bypass(ds):
+    """Alg. 2 starts exactly at the bypass classifier: after the fold Theta(z, z, t) is unchanged (to
+    float rounding) for any z and t, and Theta(z, f, t) no longer depends on f (docs/decisions.md §20)."""
+    torch.manual_seed(0)
+    spec = get_spec(ds)
+    clf = spec.classifier().eval()
+    z = torch.randn(16, *spec.feature_shape)
+    f = torch.randn(16, *spec.feature_shape)
+    t = torch.rand(16, 1)
+    with torch.no_grad():
+        before = clf(z, z, t)
+        clf.fold_fhat_into_zhat()
+        after = clf(z, z, t)
+        assert torch.allclose(before, after, atol=1e-5)
+        assert torch.allclose(clf(z, f, t), after, atol=1e-5)  # f's weights are zero
+        assert not torch.allclose(clf(z, z, 1 - t), after, atol=1e-3)  # t is still read (through z's weights)
+    # the f slot is trainable again: a gradient step on [z, f] moves the output with f
+    out = clf(z, f, t).pow(2).sum()
+    out.backward()
+    first = clf.net[0].weight.grad
+    k = first.shape[1] // 2
+    assert first[:, k : 2 * k].abs().sum() > 0

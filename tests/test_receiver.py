@@ -30,7 +30,7 @@ def test_ediffsem_stops_per_sample():
     clf = FixedClassifier()
     rx = Receivers(S, clf, unet, clf, unet, clf, max_steps=2, max_iters=5)
     z = torch.randn(8, 1, 8, 8)
-    logits, passes = rx.ediffsem_logits(z, 100, 100, 1.0)
+    logits, passes = rx.ediffsem_logits(z, 100, 1.0)
     assert logits.shape == (8, 2)
     assert passes.min() >= 1 and passes.max() <= 5
     # only still-changing samples are recomputed: later passes use smaller batches
@@ -44,3 +44,41 @@ def test_receive_step_identity_when_compensated():
     t_s, _ = link.receive_step(0, 15.0)
     assert t_s > 0  # channel noise alone still needs denoising at T' = 0
     assert link.receive_step(0, None) == (0, 1.0)
+
+
+def test_theta_reads_the_step_the_signal_matches():
+    """docs/decisions.md §23: Theta's (z, t) input is the received signal on the diffusion step it
+    matches.  With working compensation that is (z_hat, T'/T) exactly; when the channel is noisier
+    than T' asks for, the later step and the rescaled signal; the per-sample form agrees row by row."""
+    link = Link(torch.nn.Identity(), S)
+    z = torch.randn(4, 1, 8, 8)
+    z_in, tt = link.theta_view(z, 300, 15.0)
+    assert torch.equal(z_in, z) and torch.allclose(tt, torch.full((4, 1), 300 / 500))
+    t_start, scale = link.receive_step(0, -5.0)
+    z_in, tt = link.theta_view(z, 0, -5.0)
+    assert t_start > 100 and scale < 1 and torch.allclose(z_in, z * scale) and torch.allclose(tt, torch.full((4, 1), t_start / 500))
+    ts = torch.tensor([0, 10, 300, 500])
+    z_each, t_each = link.theta_view(z, ts, -5.0)
+    for i, t in enumerate(ts.tolist()):
+        zi, ti = link.theta_view(z[i : i + 1], t, -5.0)
+        assert torch.allclose(z_each[i : i + 1], zi) and torch.allclose(t_each[i], ti[0])
+
+
+def test_receivers_give_theta_the_matched_step():
+    """At -5 dB and T' = 0 every receiver's Theta is told the matched step, not T' = 0."""
+    from diffsem.evaluate import receivers_predict
+
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, z, f, t):
+            seen.append(float(t[0, 0]))
+            return torch.zeros(z.shape[0], 3)
+
+    unet = CountingUNet()
+    rec = Recorder()
+    rx = Receivers(S, rec, unet, rec, unet, rec, max_steps=1, max_iters=1, classifier_ft=rec)
+    link = Link(torch.nn.Identity(), S)
+    t_start, scale = link.receive_step(0, -5.0)
+    receivers_predict(rx, torch.randn(2, 1, 8, 8), t_start, scale)
+    assert seen and all(abs(v - t_start / 500) < 1e-7 for v in seen)

@@ -57,3 +57,6 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, repo, mirror):
     for part in ("encoder", "classifier"):
         for k in wa[part]:
             assert torch.equal(wa[part][k], wb[part][k]), f"{part}.{k} differs after resume"
+    # the learning curve (validation metric per epoch, selected epoch) is restored with the state
+    curve = "reports/mnist/curves/jscc.csv"
+    assert (a / curve).read_text() == (b / curve).read_text()

@@ -51,3 +51,25 @@ def test_oracle_float32():
     x = ab[300].sqrt() * f0 + (1 - ab[300]).sqrt() * eps
     out = ddim_reverse(lambda x_t, t: (x_t - ab[t].sqrt() * f0) / (1 - ab[t]).sqrt(), x, S, 300, 50)
     assert torch.allclose(out, f0, atol=1e-4)
+
+
+def test_classifier_free_guidance_weight():
+    """denoise(..., guidance=w): w = 0 is the plain conditional prediction; w > 0 uses
+    (1 + w) eps(x, t, c) - w eps(x, t, null) (docs/decisions.md §25)."""
+    from diffsem.pipeline import denoise
+    from diffsem.schedule import linear_schedule
+
+    class Net(torch.nn.Module):
+        def forward(self, x, t, context=None):
+            return torch.full_like(x, 0.1) if context is None else torch.full_like(x, 0.3)
+
+    s = linear_schedule(500, 1e-4, 0.02)
+    x = torch.randn(2, 1, 8, 8, dtype=torch.float64)
+    ctx = torch.ones(2, 10)
+    plain = denoise(Net(), x, s, 100, 1.0, 1, ctx)
+    assert torch.allclose(plain, denoise(Net(), x, s, 100, 1.0, 1, ctx, 0.0))
+    ab = float(s.alpha_bar[100])
+    for w in (0.5, 2.0):
+        eps = (1 + w) * 0.3 - w * 0.1
+        want = (x - (1 - ab) ** 0.5 * eps) / ab**0.5  # one DDIM step to t = 0 is the f0 estimate
+        assert torch.allclose(denoise(Net(), x, s, 100, 1.0, 1, ctx, w), want)

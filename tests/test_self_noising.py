@@ -94,3 +94,27 @@ def test_match_to_step():
 def test_bad_t_prime():
     with pytest.raises(ValueError, match="T'"):
         self_noise(torch.zeros(1, 4), S, 501, 10.0)
+
+
+def test_per_sample_psi_matches_the_scalar_form():
+    """self_noise_each (one T' per sample, stage 1's ``t_per_sample``) equals self_noise row by row:
+    bit-for-bit when every row has the same T' (same draws), and its variance table is Eq. 24's."""
+    from diffsem.self_noising import noise_variance_table, self_noise_each
+
+    s = linear_schedule(500, 1e-4, 0.02)
+    table = noise_variance_table(s, 15.0)
+    for t in (0, 67, 300, 500):
+        assert float(table[t]) == pytest.approx(compensation_variance(float(s.alpha_bar[t]), 15.0))
+    f0 = power_normalize(torch.randn(64, 1, 8, 8, dtype=torch.float64))
+    for t in (0, 150, 499):
+        a = self_noise(f0, s, t, 15.0, generator=torch.Generator().manual_seed(3))
+        b = self_noise_each(f0, s, torch.full((64,), t), table, torch.Generator().manual_seed(3))
+        assert torch.allclose(a, b, atol=1e-12)
+    # mixed T': each row's noise variance is its own step's (many rows per step, sampling error only)
+    ts = torch.tensor([50, 400]).repeat_interleave(4000)
+    f = power_normalize(torch.randn(8000, 64, dtype=torch.float64))
+    z = self_noise_each(f, s, ts, table, torch.Generator().manual_seed(0))
+    for t in (50, 400):
+        rows = ts == t
+        resid = z[rows] - s.alpha_bar[t].sqrt() * f[rows]
+        assert float(resid.var()) == pytest.approx(float(table[t]), rel=0.02)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from diffsem.config import load_config
-from diffsem.evaluate import COLUMNS, SYSTEMS
+from diffsem.evaluate import COLUMNS, RECEIVERS, SYSTEMS
 
 
 def _project(tmp, repo, mirror, datasets=("mnist", "cifar10")):
@@ -68,19 +68,57 @@ def test_dag_outputs(smoke_run):
     up = metrics["noiseless"]
     assert up["t"] == 0 and up["snr_db"] is None and up["n_eval"] == cfg.data.n_eval
     at0 = df[(df.t == 0) & (df.snr_db == cfg.eval.snr_db)].set_index("system").receiver_acc
-    for s in SYSTEMS:
+    for s in RECEIVERS:
         assert 0 <= up[f"{s}_acc"] <= 1 and up[f"{s}_acc"] >= at0[s] - 0.1
     for fig in ("fig3_schedule", "fig4_accuracy_vs_t", "fig5_accuracy_vs_ssim_psnr", "fig6_adversary_images",
-                "fig7_direct_permutation", "fig8_snr_robustness"):
+                "fig7_direct_permutation", "fig8_snr_robustness", "curves"):
         p = work / "reports/mnist/figures" / f"{fig}.png"
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     for log in ("data", "train_jscc", "train_diffusion_uncond", "train_diffusion_cond", "train_adversary",
-                "train_strong", "finetune_diffsem", "finetune_e-diffsem", "evaluate", "figures", "train_ibal",
+                "train_strong", "finetune_diffsem", "finetune_e-diffsem", "finetune_classifier-ft", "train_ceiling", "evaluate", "figures", "train_ibal",
                 "train_ibal-d", "attack_ibal", "attack_ibal-d", "attack_permutation", "evaluate_direct",
                 "evaluate_permutation", "evaluate_ibal", "evaluate_ibal-d", "collect"):
         assert (work / "logs/mnist" / f"{log}.log").is_file()
     split = json.loads((work / "data/mnist/split.json").read_text())
-    assert split["counts"]["tr_x"] == 900 and split["counts"]["adv_x"] == 600
+    c = split["counts"]
+    assert c["tr_x"] + c["val_x"] == 900 and c["adv_x"] + c["adv_val_x"] == 600 and 80 <= c["val_x"] <= 100
+
+
+def test_learning_curves_and_selection(smoke_run):
+    """Every training stage wrote its learning curve with a validation metric and one selected epoch."""
+    work, _ = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    want = {"jscc": "val_acc_mean", "unet_uncond": "val_eps_mse", "unet_cond": "val_eps_mse", "adversary": "val_mse",
+            "strong": "val_acc_mean", "finetune_classifier-ft": "val_acc_mean", "finetune_diffsem": "val_acc_mean",
+            "finetune_e-diffsem": "val_acc_mean", "ibal": "val_acc_mean", "strong_ibal": "val_acc_mean",
+            "strong_permutation": "val_acc_mean", "ceiling": "val_acc"}
+    for name, metric in want.items():
+        d = pd.read_csv(work / "reports/mnist/curves" / f"{name}.csv")
+        assert {"epoch", "train_loss", "lr", metric, "selected"} <= set(d.columns), name
+        per = d.groupby("point") if "point" in d else [(None, d)]
+        for _, g in per:
+            assert g.selected.sum() == 1, name
+    adv = pd.read_csv(work / "reports/mnist/curves/adversary.csv")
+    assert adv.point.nunique() == len(cfg.eval.attacker_points())
+    assert pd.read_csv(work / "reports/mnist/curves/ceiling.csv").point.nunique() == len(cfg.eval.grid_points())
+
+
+def test_per_sample_predictions_and_paired_tests(smoke_run):
+    """Per-sample predictions reproduce metrics.csv's accuracies; comparisons.csv holds the paired tests."""
+    work, _ = smoke_run
+    metrics = pd.read_csv(work / "reports/mnist/metrics.csv")
+    pred = pd.read_csv(work / "reports/mnist/eval/diffsem_predictions.csv.gz")
+    rx = pred[pred.role == "receiver"].assign(ok=lambda d: d.pred == d.label).groupby(["system", "t", "snr_db"]).ok.mean()
+    for _, r in metrics[metrics.system.isin(SYSTEMS)].iterrows():
+        assert abs(rx[(r.system, r.t, r.snr_db)] - r.receiver_acc) < 1e-9
+    att = pred[pred.role == "attacker"].assign(ok=lambda d: d.pred == d.label).groupby(["t", "snr_db"]).ok.mean()
+    for _, r in metrics[metrics.system == "classifier"].iterrows():
+        assert abs(att[(r.t, r.snr_db)] - r.attacker_acc) < 1e-9
+    # the receivers share images: every point has n_eval rows per system, the same indices
+    assert (pred.groupby(["system", "role", "t", "snr_db"]).size() == 100).all()
+    cmp = pd.read_csv(work / "reports/mnist/comparisons.csv")
+    assert {("diffsem", "classifier"), ("diffsem", "classifier-ft"), ("e-diffsem", "ibal-d")} <= set(zip(cmp.a, cmp.b))
+    assert cmp.p.between(0, 1).all() and (cmp.p_holm >= cmp.p - 1e-12).all()
 
 
 def test_dag_is_up_to_date_after_run(smoke_run):
@@ -114,8 +152,9 @@ def test_same_seed_same_metrics(smoke_run, tmp_path):
 
 
 def test_receiver_search_on_smoke_models(smoke_run):
-    """`diffsem receiver-search` scores step caps against the configured one on the evaluation set:
-    the reference row has zero drop and speed-up 1, and the pick respects the tolerance."""
+    """`diffsem receiver-search` scores step caps against the configured one on the validation slice
+    (never the test set): the reference row has zero drop and speed-up 1, and the pick respects the
+    tolerance."""
     work, repo = smoke_run
     cfg = load_config(work / "params.yaml", "smoke", "mnist")
     cmd = [sys.executable, "-m", "diffsem", "--params", "params.yaml", "--scale", "smoke", "receiver-search",
@@ -130,11 +169,8 @@ def test_receiver_search_on_smoke_models(smoke_run):
     fast = out["fast_receiver"]
     assert fast["max_accuracy_drop"] <= out["tolerance"] + 1e-12
     assert fast["config"]["sampler.max_steps"] in (cfg.sampler.max_steps, 2, 1)
-    # the reference accuracies are the evaluate rule's own (same images, same channel draws)
-    metrics = pd.read_csv(work / "reports/mnist/metrics.csv")
-    for s in ("diffsem", "e-diffsem"):
-        want = metrics[(metrics.system == s) & (metrics.t == 150) & (metrics.snr_db == cfg.eval.snr_db)].receiver_acc.iloc[0]
-        assert abs(ref[ref.system == s].acc_t150.iloc[0] - want) < 1e-9
+    split = json.loads((work / "data/mnist/split.json").read_text())
+    assert out["scored_on"] == "validation" and out["n_val"] == split["counts"]["val_x"]
 
 
 def test_cifar10_dag_outputs(smoke_run):
@@ -153,4 +189,5 @@ def test_cifar10_dag_outputs(smoke_run):
     samples = torch.load(work / "reports/cifar10/eval/diffsem_samples.pt", weights_only=True)
     assert samples["t"].tolist() == [60, 150, 300] and samples["x_hat"].shape[2:] == (3, 32, 32)
     split = json.loads((work / "data/cifar10/split.json").read_text())
-    assert split["counts"]["tr_x"] == 300 and split["counts"]["adv_x"] == 200 and split["counts"]["test_x"] == 10000
+    c = split["counts"]
+    assert c["tr_x"] + c["val_x"] == 300 and c["adv_x"] + c["adv_val_x"] == 200 and c["test_x"] == 10000

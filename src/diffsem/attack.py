@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from .channel import direct_noise
 from .data import to_float
 from .runtime import generator
-from .training import fit, make_optimizer
+from .training import Validation, fit, make_optimizer
+from .validation import VAL_SEED
 
 SendFn = Callable[[torch.Tensor, int, float, torch.Generator], torch.Tensor]
 # views(x, rows_on_device, adversary_rows, g_cpu, g_device) -> [(images, labels or None = the batch's), ...]
@@ -30,11 +31,14 @@ def point_key(t: int, snr: float) -> str:
 
 
 def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed: int, device, label: str = "adversary",
-                    resume_dir=None, meta=None):
-    """One inversion network per (t, snr) point; returns ({key: state_dict}, {key: final loss}).
+                    resume_dir=None, meta=None, val_send: SendFn | None = None, x_val: torch.Tensor | None = None):
+    """One inversion network per (t, snr) point; returns ({key: state_dict}, {key: final loss},
+    {key: learning curve}).
 
-    With ``resume_dir``, each point's training resumes from its own per-epoch state there."""
-    models, final = {}, {}
+    With ``resume_dir``, each point's training resumes from its own per-epoch state there.  With
+    ``val_send``/``x_val`` (the adversary's own validation slice: its choices never see the defender's
+    data) each point keeps its best-validation-MSE epoch and stops early after ``acfg.patience``."""
+    models, final, curves = {}, {}, {}
     for t, snr in points:
         key = point_key(t, snr)
         torch.manual_seed(seed)
@@ -46,13 +50,26 @@ def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed:
             z_hat = send(idx.to(device), t, snr, gd)  # fresh queries every epoch
             return F.mse_loss(net(z_hat), to_float(x_adv[idx]).to(device))  # Eq. 5
 
+        validation = None
+        if val_send is not None:
+            def score(net=net, t=t, snr=snr):
+                gv = generator(VAL_SEED + t, device)
+                rows = torch.arange(x_val.shape[0], device=device)
+                err = 0.0
+                for b in rows.split(512):
+                    err += float(F.mse_loss(net(val_send(b, t, snr, gv)), to_float(x_val[b.cpu()]).to(device),
+                                            reduction="sum"))
+                return {"mse": err / (x_val[0].numel() * x_val.shape[0])}
+            validation = Validation(score, "mse", "min", acfg.patience)
+
         opt, lrs = make_optimizer(net.parameters(), acfg.lr)
         resume = None if resume_dir is None else resume_dir / f"{label.replace(' ', '_')}_{key}.pt"
-        hist = fit(f"{label} {key}", {"model": net}, opt, lrs, acfg.epochs, x_adv.shape[0], acfg.batch_size, g, step,
-                   resume, meta, (gd,), acfg.items_per_epoch)
+        res = fit(f"{label} {key}", {"model": net}, opt, lrs, acfg.epochs, x_adv.shape[0], acfg.batch_size, g, step,
+                  resume, meta, (gd,), acfg.items_per_epoch, validation)
         models[key] = net.state_dict()
-        final[key] = hist[-1]
-    return models, final
+        final[key] = res.final_loss
+        curves[key] = res.curve
+    return models, final, curves
 
 
 def attacker_views(send: SendFn, advs: dict, y_adv: torch.Tensor, alpha_bar: torch.Tensor, T: int, device) -> ViewsFn:
@@ -75,8 +92,10 @@ def attacker_views(send: SendFn, advs: dict, y_adv: torch.Tensor, alpha_bar: tor
 
 
 def train_strong(spec, x_all, y_all, n_tr: int, views: ViewsFn, scfg, seed: int, device, label: str,
-                 resume_path=None, meta=None):
-    """Strong classifier on clean x and the caller's views; x_all = [T-R split; adversary split]."""
+                 resume_path=None, meta=None, val_score: Callable | None = None):
+    """Strong classifier on clean x and the caller's views; x_all = [T-R split; adversary split]
+    (training rows only: it trains on neither validation slice).  ``val_score(net) -> {"acc_mean": ...}``
+    selects the epoch; returns (net, FitResult)."""
     torch.manual_seed(seed)
     net = spec.strong().to(device)
     g = generator(seed)
@@ -94,7 +113,37 @@ def train_strong(spec, x_all, y_all, n_tr: int, views: ViewsFn, scfg, seed: int,
             labels.append(y if yv is None else yv)
         return F.cross_entropy(net(torch.cat(parts)), torch.cat(labels))
 
-    opt, lrs = make_optimizer(net.parameters(), scfg.lr)
-    hist = fit(label, {"model": net}, opt, lrs, scfg.epochs, x_all.shape[0], scfg.batch_size, g, step,
-               resume_path, meta, (gd,), scfg.items_per_epoch)
-    return net, hist
+    validation = None if val_score is None else Validation(lambda: val_score(net), "acc_mean", "max", scfg.patience)
+    opt, lrs = make_optimizer(net.parameters(), scfg.lr, mode="max" if validation else "min")
+    res = fit(label, {"model": net}, opt, lrs, scfg.epochs, x_all.shape[0], scfg.batch_size, g, step,
+              resume_path, meta, (gd,), scfg.items_per_epoch, validation)
+    return net, res
+
+
+@torch.no_grad()
+def strong_val_score(net, x_val: torch.Tensor, y_val: torch.Tensor, device, recon: dict | None = None) -> dict:
+    """The strong classifier's validation accuracy on the adversary's validation slice: clean images
+    and, when given, what the attackers reconstruct there (``recon``: name -> images), and their mean."""
+    def acc(x):
+        correct = 0
+        for i in range(0, x.shape[0], 512):
+            correct += int((net(x[i : i + 512]).argmax(1) == y_val[i : i + 512].to(device)).sum())
+        return correct / max(int(x.shape[0]), 1)
+
+    out = {"acc_clean": acc(to_float(x_val).to(device))}
+    for name, xr in (recon or {}).items():
+        out[f"acc_{name}"] = acc(xr)
+    out["acc_mean"] = sum(out.values()) / len(out)
+    return out
+
+
+@torch.no_grad()
+def reconstructions(send: SendFn, advs: dict, n: int, points, device) -> dict:
+    """Fixed reconstructions of the first ``n`` validation rows at ``points`` (for ``strong_val_score``)."""
+    rows = torch.arange(n, device=device)
+    out = {}
+    for t, snr in points:
+        gv = generator(VAL_SEED + 31 * t, device)
+        out[f"xhat_{point_key(t, snr)}"] = torch.cat([advs[(t, snr)](send(b, t, snr, gv)).clamp(0, 1)
+                                                      for b in rows.split(512)])
+    return out

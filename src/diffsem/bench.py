@@ -83,7 +83,7 @@ def _receivers(cfg: Config, ds: str, device) -> tuple[Receivers, bool]:
         _, clf = load_jscc(paths, cfg, device)
         return Receivers(sched, clf, load_unet(paths, cfg, "uncond", device), load_receiver(paths, cfg, "diffsem", device),
                          load_unet(paths, cfg, "cond", device), load_receiver(paths, cfg, "e-diffsem", device),
-                         cfg.sampler.max_steps, cfg.sampler.ediffsem_max_iters), True
+                         cfg.sampler.max_steps, cfg.sampler.ediffsem_max_iters, guidance=cfg.sampler.guidance_w), True
     except Exception:  # no (or stale) trained models for this dataset and config
         spec = get_spec(ds)
         c = spec.feature_shape[0]
@@ -108,8 +108,8 @@ def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q, max_st
             if system == "classifier":
                 return rx.bypass_logits(z, t)
             if system == "diffsem":
-                return rx.diffsem_logits(z, t, t, 1.0)
-            return rx.ediffsem_logits(z, t, t, 1.0)[0]
+                return rx.diffsem_logits(z, t, 1.0)
+            return rx.ediffsem_logits(z, t, 1.0)[0]
 
     flops = count_flops(run)
     sec = _best_time(run, device)

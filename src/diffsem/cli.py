@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 
-STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "finetune", "evaluate",
-          "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "receiver-search", "ibal-sweep", "check-config"]
+STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "train-ceiling", "finetune", "evaluate",
+          "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "receiver-search", "guidance-search", "ibal-sweep", "check-config"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,11 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None, help="dataset name (one of params.yaml's `datasets`)")
     p.add_argument("--root", default=".", help="project root holding data/, models/, reports/")
     p.add_argument("--variant", choices=["uncond", "cond"], help="train-diffusion: DiffSem (uncond) or E-DiffSem (cond)")
-    p.add_argument("--system", choices=["diffsem", "e-diffsem", "direct", "permutation", "ibal", "ibal-d"],
-                   help="finetune: diffsem|e-diffsem; train-ibal: ibal|ibal-d; attack-baseline: ibal|ibal-d|permutation; "
+    p.add_argument("--system", choices=["classifier-ft", "diffsem", "e-diffsem", "direct", "permutation", "ibal", "ibal-d"],
+                   help="finetune: classifier-ft|diffsem|e-diffsem; train-ibal: ibal|ibal-d; attack-baseline: ibal|ibal-d|permutation; "
                         "evaluate-baseline: direct|permutation|ibal|ibal-d")
     p.add_argument("--steps", default="50,20,10,5,3,2,1",
                    help="receiver-search: DDIM step caps to try, comma-separated; the first is the reference (the paper's 50)")
+    p.add_argument("--weights", default="0,0.5,1,2",
+                   help="guidance-search: E-DiffSem classifier-free guidance weights w, comma-separated")
     p.add_argument("--lambdas", default="0,0.03,0.1,0.3,1", help="ibal-sweep: privacy weights, comma-separated")
     p.add_argument("--betas", default="1e-3", help="ibal-sweep: bottleneck weights, comma-separated")
     p.add_argument("--append", action="store_true",
@@ -77,7 +79,7 @@ def _run(args) -> int:
         cfg = load_config(args.params, args.scale, ds)
     if args.stage == "train-diffusion" and not args.variant:
         raise ValueError("train-diffusion needs --variant uncond|cond")
-    allowed = {"finetune": ("diffsem", "e-diffsem"), "train-ibal": ("ibal", "ibal-d"),
+    allowed = {"finetune": ("classifier-ft", "diffsem", "e-diffsem"), "train-ibal": ("ibal", "ibal-d"),
                "attack-baseline": ("ibal", "ibal-d", "permutation"),
                "evaluate-baseline": ("direct", "permutation", "ibal", "ibal-d")}
     if args.stage in allowed and args.system not in allowed[args.stage]:
@@ -103,6 +105,9 @@ def _run(args) -> int:
         stages.stage_adversary(cfg, paths, device)
     elif args.stage == "train-strong":
         stages.stage_strong(cfg, paths, device)
+    elif args.stage == "train-ceiling":
+        for key, acc in stages.stage_ceiling(cfg, paths, device).items():
+            print(f"ceiling {key}: validation accuracy {acc:.4f}")
     elif args.stage == "finetune":
         stages.stage_finetune(cfg, paths, args.system, device)
     elif args.stage == "evaluate":
@@ -142,6 +147,11 @@ def _run(args) -> int:
 
         r = search(cfg, paths, device, _num_list(args.steps, "--steps", int, 1))
         print(f"fast receiver: {r['fast_receiver']}")
+    elif args.stage == "guidance-search":
+        from .receiver_search import guidance_search
+
+        df = guidance_search(cfg, paths, device, _num_list(args.weights, "--weights"))
+        print(f"picked w = {float(df[df.picked].guidance_w.iloc[0]):g} (validation)")
     elif args.stage == "ibal-sweep":
         from .ibal_sweep import sweep
 

@@ -31,6 +31,7 @@ class DataCfg:
     adversary_fraction: float
     train_subset: int
     n_eval: int
+    val_fraction: float  # stratified share of each side's training data held out for validation
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,12 @@ class ChannelCfg:
 
 @dataclass(frozen=True)
 class JsccCfg:
-    epochs: int
+    epochs: int  # at most this many; early stopping on validation may end sooner (patience)
     batch_size: int
     lr: float
     t_max: int
+    t_per_sample: bool  # True: every sample draws its own T' (False: one T' per batch)
+    patience: int  # stop after this many epochs without a better validation metric (0 = never)
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,14 @@ class DiffusionCfg:
     lr: float
     n_feat: int
     p_uncond: float
+    patience: int
 
 
 @dataclass(frozen=True)
 class SamplerCfg:
     max_steps: int
     ediffsem_max_iters: int
+    guidance_w: float  # E-DiffSem's classifier-free guidance weight (0 = the paper's plain conditional)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class TrainCfg:
     batch_size: int
     lr: float
     items_per_epoch: int  # 0 = every image each epoch; > 0 = a fresh random subset of that size
+    patience: int
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,15 @@ class FinetuneCfg:
     epochs: int
     batch_size: int
     lr: float
+    patience: int
+
+
+@dataclass(frozen=True)
+class ValidationCfg:
+    """Where the designer's choices are scored: the validation slices at these T' (train SNR)."""
+
+    t_values: tuple[int, ...]
+    max_images: int  # score at most this many validation images per epoch (0 = all)
 
 
 @dataclass(frozen=True)
@@ -108,6 +123,11 @@ class EvalCfg:
     fig6_t: tuple[int, ...]
     seeds: tuple[int, ...]
     batch_size: int
+    full_test_t: tuple[int, ...]  # at the Fig. 4 SNR these T' are scored on every test image (headline points)
+
+    def test_part(self, t: int, snr: float) -> str:
+        """Which test images a grid point is scored on: ``test_full`` at the headline points, else ``test``."""
+        return "test_full" if float(snr) == float(self.snr_db) and int(t) in self.full_test_t else "test"
 
     def grid_points(self) -> list[tuple[int, float]]:
         """All (t, snr_db) points the evaluation covers: Fig. 4's grid plus Fig. 8's."""
@@ -143,6 +163,8 @@ class Config:
     finetune: FinetuneCfg
     eval: EvalCfg
     baselines: BaselinesCfg
+    validation: ValidationCfg
+    ceiling: TrainCfg
 
     def section(self, name: str) -> dict[str, Any]:
         """A section as a plain dict (recorded in checkpoints)."""
@@ -152,7 +174,8 @@ class Config:
 _SECTIONS = {
     "data": DataCfg, "schedule": ScheduleCfg, "channel": ChannelCfg, "jscc": JsccCfg,
     "diffusion": DiffusionCfg, "sampler": SamplerCfg, "adversary": TrainCfg, "strong": TrainCfg,
-    "finetune": FinetuneCfg, "eval": EvalCfg, "baselines": BaselinesCfg,
+    "finetune": FinetuneCfg, "eval": EvalCfg, "baselines": BaselinesCfg, "validation": ValidationCfg,
+    "ceiling": TrainCfg,
 }
 
 
@@ -217,7 +240,7 @@ def _cross_checks(cfg: Config) -> None:
         )
     checks = [("jscc.t_max", [cfg.jscc.t_max]), ("finetune.t_values", cfg.finetune.t_values),
               ("eval.t_grid", cfg.eval.t_grid), ("eval.fig8_t_grid", cfg.eval.fig8_t_grid),
-              ("eval.fig6_t", cfg.eval.fig6_t)]
+              ("eval.fig6_t", cfg.eval.fig6_t), ("validation.t_values", cfg.validation.t_values)]
     for key, values in checks:
         for i, t in enumerate(values):
             if t > T:

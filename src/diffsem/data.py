@@ -1,9 +1,12 @@
 """Data stage: read a dataset (local mirror or torchvision download), split it, write data/<ds>/.
 
 The split (Sec. IV-A): a seeded permutation of the training set; the first (1 - adversary_fraction)
-goes to the transmitter-receiver pair, the rest to the adversary.  The test set is held out; the
-evaluation uses either all of it or a fixed stratified subset of ``n_eval`` images (equal count per
-class, seeded), so that smaller scales measure the same distribution.
+goes to the transmitter-receiver pair, the rest to the adversary.  Each side then gives a fixed,
+stratified ``val_fraction`` of its share to a validation slice (``val_*`` for the system's designer,
+``adv_val_*`` for the attacker): every choice (best epoch, early stopping, learning-rate decay, DDIM
+step count, fine-tune settings) is made there.  The test set is for reporting only: the evaluation
+uses either all of it or a fixed stratified subset of ``n_eval`` images (equal count per class,
+seeded), and ``load_split`` seals it unless the caller is an evaluation (``with_test=True``).
 """
 
 from __future__ import annotations
@@ -29,20 +32,74 @@ class DataError(RuntimeError):
     """Missing or corrupt input data (one-line message)."""
 
 
+class TestSetSealed(RuntimeError):
+    """Selection code touched the test set (docs/decisions.md §19)."""
+
+
+class Sealed:
+    """Stands in for a test-set tensor in a split loaded for training or selection: any use raises."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _refuse(self, *_, **__):
+        raise TestSetSealed(f"data: {self._name} is sealed: the test set is for reporting only; "
+                            "selection and training read the validation slices (load_split(with_test=True) is for evaluation)")
+
+    __getitem__ = __len__ = __iter__ = __array__ = _refuse
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        self._refuse()
+
+
+TEST_FIELDS = ("test_x", "test_y", "eval_idx")
+
+
+@dataclass
+class ImageSet:
+    """Images and labels of one scored set: rows ``idx`` of ``x``/``y`` (test: the evaluation subset)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    idx: torch.Tensor
+
+    @property
+    def n(self) -> int:
+        return int(self.idx.numel())
+
+
 @dataclass
 class Split:
     """uint8 images (N, C, H, W) and int64 labels; decoded once, reused by every stage."""
 
-    tr_x: torch.Tensor
+    tr_x: torch.Tensor  # transmitter-receiver training rows (validation rows removed)
     tr_y: torch.Tensor
-    adv_x: torch.Tensor
+    val_x: torch.Tensor  # the designer's validation slice of the transmitter-receiver share
+    val_y: torch.Tensor
+    adv_x: torch.Tensor  # adversary training rows (its validation rows removed)
     adv_y: torch.Tensor
+    adv_val_x: torch.Tensor  # the attacker's own validation slice
+    adv_val_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
     eval_idx: torch.Tensor  # indices into test_* that the evaluation uses
 
     def tensors(self) -> dict[str, torch.Tensor]:
         return dict(self.__dict__)
+
+    def images(self, part: str) -> ImageSet:
+        """``val``, ``adv_val`` (whole slices), ``test`` (the evaluation subset) or ``test_full`` (every
+        test image); the test set is sealed unless the split was loaded with ``with_test=True``."""
+        if part == "test":
+            return ImageSet(self.test_x, self.test_y, self.eval_idx)
+        if part == "test_full":
+            return ImageSet(self.test_x, self.test_y, torch.arange(len(self.test_y)))
+        if part in ("val", "adv_val"):
+            x, y = getattr(self, f"{part}_x"), getattr(self, f"{part}_y")
+            return ImageSet(x, y, torch.arange(y.shape[0]))
+        raise ValueError(f"unknown image set {part!r}; use val, adv_val or test")
 
 
 def md5(path: Path) -> str:
@@ -193,6 +250,25 @@ def stratified_indices(labels: torch.Tensor, n: int, n_classes: int, seed: int) 
     return torch.sort(torch.cat(out)).values
 
 
+def carve_validation(rows: torch.Tensor, labels: torch.Tensor, fraction: float, n_classes: int,
+                     seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training rows, validation rows): a stratified ``fraction`` of ``rows`` (same share of every
+    class, seeded), the rest in their original order."""
+    if fraction <= 0:
+        return rows, rows[:0]
+    g = torch.Generator().manual_seed(seed)
+    y = labels[rows]
+    val = []
+    for c in range(n_classes):
+        members = torch.nonzero(y == c).flatten()
+        k = int(round(members.numel() * fraction))
+        val.append(members[torch.randperm(members.numel(), generator=g)[:k]])
+    pos = torch.sort(torch.cat(val)).values
+    keep = torch.ones(rows.numel(), dtype=torch.bool)
+    keep[pos] = False
+    return rows[keep], rows[pos]
+
+
 def make_split(train_x, train_y, test_x, test_y, cfg: DataCfg, seed: int, n_classes: int) -> Split:
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(train_x.shape[0], generator=g)
@@ -200,8 +276,11 @@ def make_split(train_x, train_y, test_x, test_y, cfg: DataCfg, seed: int, n_clas
         perm = perm[: cfg.train_subset]
     n_adv = int(round(perm.numel() * cfg.adversary_fraction))
     tr, adv = perm[: perm.numel() - n_adv], perm[perm.numel() - n_adv :]
+    tr, val = carve_validation(tr, train_y, cfg.val_fraction, n_classes, seed + 2)
+    adv, adv_val = carve_validation(adv, train_y, cfg.val_fraction, n_classes, seed + 3)
     eval_idx = stratified_indices(test_y, cfg.n_eval, n_classes, seed + 1)
-    return Split(train_x[tr], train_y[tr], train_x[adv], train_y[adv], test_x, test_y, eval_idx)
+    return Split(train_x[tr], train_y[tr], train_x[val], train_y[val], train_x[adv], train_y[adv],
+                 train_x[adv_val], train_y[adv_val], test_x, test_y, eval_idx)
 
 
 def split_summary(split: Split) -> dict:
@@ -212,15 +291,22 @@ def split_summary(split: Split) -> dict:
     }
 
 
-def load_split(path: str | Path) -> Split:
+def load_split(path: str | Path, with_test: bool = False) -> Split:
+    """The split; its test fields are ``Sealed`` (any use raises) unless ``with_test`` — only the
+    evaluation stages (DiffSem's and the baselines') pass it (tests/test_data.py checks who does)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data: split {path} not found; run the data stage first")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        return Split(**blob)
+        split = Split(**blob)
     except Exception as exc:
-        raise DataError(f"data: split {path} is unreadable or corrupt ({str(exc).splitlines()[0][:160]})") from None
+        raise DataError(f"data: split {path} is unreadable or corrupt, or from an older version "
+                        f"({str(exc).splitlines()[0][:160]}); rerun the data stage") from None
+    if not with_test:
+        for f in TEST_FIELDS:
+            setattr(split, f, Sealed(f))
+    return split
 
 
 def to_float(x_uint8: torch.Tensor) -> torch.Tensor:

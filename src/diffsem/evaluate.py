@@ -27,11 +27,16 @@ from tqdm import tqdm
 from .config import Config
 from .data import load_split, to_float
 from .io import atomic_path, write_json
-from .pipeline import Link, Receivers
-from .stages import (SEED, Paths, load_adversaries, load_jscc, load_receiver, load_strong, load_unet, point_key,
-                     schedule_of)
+from .pipeline import Link, Receivers, matched
+from .stages import (SEED, Paths, load_adversaries, load_ceiling, load_jscc, load_receiver, load_strong, load_unet,
+                     point_key, schedule_of)
 
-SYSTEMS = ("classifier", "diffsem", "e-diffsem")
+RECEIVERS = ("classifier", "classifier-ft", "diffsem", "e-diffsem")
+# the receivers and the feature ceiling (an MLP trained on z_hat per point: what z_hat allows, decisions §26)
+SYSTEMS = (*RECEIVERS, "ceiling")
+# per-sample predictions (reports/<ds>/eval/<rule>_predictions.csv.gz): one row per image, system and point;
+# role "receiver" or "attacker" (the strong classifier's label for the attacker's reconstruction)
+PRED_COLUMNS = ["dataset", "system", "role", "t", "snr_db", "seed", "index", "label", "pred"]
 COLUMNS = ["dataset", "system", "t", "snr_db", "seed", "receiver_acc", "attacker_acc", "attacker_ssim",
            "attacker_psnr", "n_eval", "ediffsem_passes"]
 
@@ -69,60 +74,94 @@ def sample_indices(split, n_show: int = 8) -> torch.Tensor:
     return torch.tensor(pick[:n_show])
 
 
-def receivers_correct(rx, z_hat, y, t, t_start, scale) -> tuple[dict[str, int], torch.Tensor]:
-    """Correct predictions of the three receivers on one received batch, and E-DiffSem's passes."""
-    out = {"classifier": int((rx.bypass_logits(z_hat, t).argmax(1) == y).sum()),
-           "diffsem": int((rx.diffsem_logits(z_hat, t, t_start, scale).argmax(1) == y).sum())}
-    logits, passes = rx.ediffsem_logits(z_hat, t, t_start, scale)
-    out["e-diffsem"] = int((logits.argmax(1) == y).sum())
+def receivers_predict(rx, z_hat, t_start, scale) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Predicted labels of the four receivers on one received batch, and E-DiffSem's passes.
+
+    Every receiver's Theta reads the received signal on the step it matches (t_start, scale from
+    ``Link.receive_step``): T' and 1 whenever the compensation works (docs/decisions.md §23)."""
+    z_in = matched(z_hat, scale)
+    out = {"classifier": rx.bypass_logits(z_in, t_start).argmax(1)}
+    if rx.classifier_ft is not None:  # the control (absent in the receiver search, which tunes the denoiser side)
+        out["classifier-ft"] = rx.classifier_ft_logits(z_in, t_start).argmax(1)
+    out["diffsem"] = rx.diffsem_logits(z_hat, t_start, scale).argmax(1)
+    logits, passes = rx.ediffsem_logits(z_hat, t_start, scale)
+    out["e-diffsem"] = logits.argmax(1)
     return out, passes
 
 
+def receivers_correct(rx, z_hat, y, t_start, scale) -> tuple[dict[str, int], torch.Tensor]:
+    """Correct predictions of the four receivers on one received batch, and E-DiffSem's passes."""
+    preds, passes = receivers_predict(rx, z_hat, t_start, scale)
+    return {s: int((p == y).sum()) for s, p in preds.items()}, passes
+
+
+def prediction_rows(ds, system, role, t, snr, seed, index, label, pred) -> list[dict]:
+    return [{"dataset": ds, "system": system, "role": role, "t": int(t), "snr_db": float(snr), "seed": int(seed),
+             "index": int(i), "label": int(y), "pred": int(p)} for i, y, p in zip(index, label, pred)]
+
+
 @torch.no_grad()
-def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, device) -> list[dict]:
-    """All systems and the attacker at one (t, snr, seed); returns metrics.csv rows."""
+def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, device, ceiling=None) -> tuple[list[dict], list[dict]]:
+    """All systems and the attacker at one (t, snr, seed); returns (metrics.csv rows, per-sample rows).
+
+    Every receiver sees the same received batch (same images, same channel draw), so any two of them
+    can be compared with a paired test on the per-sample rows."""
     g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr))
     t_start, scale = link.receive_step(t, snr)
-    idx = split.eval_idx
-    correct = {s: 0 for s in SYSTEMS}
-    att_correct, ssims, psnrs, passes = 0, [], [], []
+    idx = split.images(cfg.eval.test_part(t, snr)).idx
+    preds = {s: [] for s in SYSTEMS}
+    att_pred, labels, ssims, psnrs, passes = [], [], [], [], []
     for b in idx.split(cfg.eval.batch_size):
         x = to_float(split.test_x[b]).to(device)
         y = split.test_y[b].to(device)
         z = link.transmit(link.features(x), t, snr, g)
         z_rx, z_eve = link.channel(z, snr, g), link.channel(z, snr, g)
-        c, p = receivers_correct(rx, z_rx, y, t, t_start, scale)
+        pr, p = receivers_predict(rx, z_rx, t_start, scale)
+        pr["ceiling"] = ceiling(z_rx).argmax(1)
         for s in SYSTEMS:
-            correct[s] += c[s]
+            preds[s].append(pr[s].cpu())
         passes.append(p.float())
         x_hat = adversary(z_eve).clamp(0, 1)
-        att_correct += int((strong(x_hat).argmax(1) == y).sum())
+        att_pred.append(strong(x_hat).argmax(1).cpu())
+        labels.append(y.cpu())
         s, p_ = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
         ssims.append(s)
         psnrs.append(p_)
     n = int(idx.numel())
-    att = {"attacker_acc": att_correct / n, "attacker_ssim": float(np.concatenate(ssims).mean()),
+    y_all, att_all = torch.cat(labels), torch.cat(att_pred)
+    att = {"attacker_acc": float((att_all == y_all).float().mean()), "attacker_ssim": float(np.concatenate(ssims).mean()),
            "attacker_psnr": float(np.concatenate(psnrs).mean())}
     mean_passes = float(torch.cat(passes).mean())
-    return [{"dataset": ds, "system": s, "t": t, "snr_db": snr, "seed": seed, "receiver_acc": correct[s] / n, **att,
+    rows = [{"dataset": ds, "system": s, "t": t, "snr_db": snr, "seed": seed,
+             "receiver_acc": float((torch.cat(preds[s]) == y_all).float().mean()), **att,
              "n_eval": n, "ediffsem_passes": mean_passes if s == "e-diffsem" else math.nan} for s in SYSTEMS]
+    index = idx.tolist()
+    samples = [r for s in SYSTEMS for r in prediction_rows(ds, s, "receiver", t, snr, seed, index, y_all.tolist(),
+                                                          torch.cat(preds[s]).tolist())]
+    samples += prediction_rows(ds, "diffsem", "attacker", t, snr, seed, index, y_all.tolist(), att_all.tolist())
+    return rows, samples
+
+
+def write_predictions(path, samples: list[dict]) -> None:
+    with atomic_path(path) as tmp:
+        pd.DataFrame(samples, columns=PRED_COLUMNS).to_csv(tmp, index=False, compression="gzip")
 
 
 @torch.no_grad()
 def noiseless_accuracy(cfg, split, link, rx, device) -> dict:
     """The receivers' upper bound: no self-noising (T' = 0) and a noiseless channel, so ẑ = f0 and
     only the training of Phi/Theta limits accuracy (separates training limits from the trade-off)."""
-    correct = {s: 0 for s in SYSTEMS}
+    correct = {s: 0 for s in RECEIVERS}
     t_start, scale = link.receive_step(0, None)
     for b in split.eval_idx.split(cfg.eval.batch_size):
         x = to_float(split.test_x[b]).to(device)
         y = split.test_y[b].to(device)
         z = link.channel(link.transmit(link.features(x), 0, None), None)
-        c, _ = receivers_correct(rx, z, y, 0, t_start, scale)
-        for s in SYSTEMS:
+        c, _ = receivers_correct(rx, z, y, t_start, scale)
+        for s in RECEIVERS:
             correct[s] += c[s]
     n = int(split.eval_idx.numel())
-    return {"t": 0, "snr_db": None, "n_eval": n, **{f"{s}_acc": correct[s] / n for s in SYSTEMS}}
+    return {"t": 0, "snr_db": None, "n_eval": n, **{f"{s}_acc": correct[s] / n for s in RECEIVERS}}
 
 
 @torch.no_grad()
@@ -142,36 +181,44 @@ def adversary_samples(cfg, split, link, advs, device, n_show: int = 8) -> dict:
 
 def stage_evaluate(cfg: Config, paths: Paths, device) -> pd.DataFrame:
     ds = paths.dataset
-    split = load_split(paths.split)
+    split = load_split(paths.split, with_test=True)  # evaluation: the one place (with the baselines') that reads test
     enc, clf = load_jscc(paths, cfg, device)
     sched = schedule_of(cfg)
     rx = Receivers(sched, clf, load_unet(paths, cfg, "uncond", device), load_receiver(paths, cfg, "diffsem", device),
                    load_unet(paths, cfg, "cond", device), load_receiver(paths, cfg, "e-diffsem", device),
-                   max_steps=cfg.sampler.max_steps, max_iters=cfg.sampler.ediffsem_max_iters)
+                   max_steps=cfg.sampler.max_steps, max_iters=cfg.sampler.ediffsem_max_iters, guidance=cfg.sampler.guidance_w,
+                   classifier_ft=load_receiver(paths, cfg, "classifier-ft", device))
     advs = load_adversaries(paths, cfg, device)
     strong = load_strong(paths, cfg, device)
+    ceiling = load_ceiling(paths, cfg, device)
     missing = [p for p in cfg.eval.attacker_points() if p not in advs]
     if missing:
         raise RuntimeError(f"evaluate: adversary checkpoint lacks points {missing[:3]}...; rerun train-adversary")
     link = Link(enc, sched, cfg.channel.quantize_t2)
     model_files = [paths.jscc, paths.unet("uncond"), paths.unet("cond"), paths.receiver("diffsem"),
-                   paths.receiver("e-diffsem"), paths.adversary, paths.strong, paths.split]
+                   paths.receiver("e-diffsem"), paths.receiver("classifier-ft"), paths.adversary, paths.strong,
+                   paths.ceiling, paths.split]
     fp = _fingerprint(cfg, model_files)
-    rows = []
+    rows, samples = [], []
     points = [(seed, t, snr) for seed in cfg.eval.seeds for t, snr in cfg.eval.grid_points()]
     for seed, t, snr in tqdm(points, desc=f"evaluate {ds}", mininterval=5):
         cache = paths.eval_points / f"{fp}_{seed}_{point_key(t, snr)}.json"
         if cache.is_file():
-            rows += json.loads(cache.read_text())
+            blob = json.loads(cache.read_text())
+            rows += blob["rows"]
+            samples += blob["samples"]
             continue
-        pr = evaluate_point(cfg, ds, split, link, rx, advs[(t, float(snr))], strong, t, snr, seed, device)
-        write_json(cache, pr)
+        pr, ps = evaluate_point(cfg, ds, split, link, rx, advs[(t, float(snr))], strong, t, snr, seed, device,
+                                ceiling[(t, float(snr))])
+        write_json(cache, {"rows": pr, "samples": ps})
         rows += pr
+        samples += ps
         print(f"evaluate {ds} t={t} snr={snr:g} seed={seed}: " +
               ", ".join(f"{r['system']} {r['receiver_acc']:.3f}" for r in pr) +
               f", attacker {pr[0]['attacker_acc']:.3f} (ssim {pr[0]['attacker_ssim']:.3f})", flush=True)
     df = pd.DataFrame(rows, columns=COLUMNS).sort_values(["system", "snr_db", "t", "seed"]).reset_index(drop=True)
     write_json(paths.eval_noiseless("diffsem"), noiseless_accuracy(cfg, split, link, rx, device))
+    write_predictions(paths.predictions("diffsem"), samples)
     with atomic_path(paths.eval_part("diffsem")) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     with atomic_path(paths.eval_samples("diffsem")) as tmp:
@@ -188,6 +235,13 @@ def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:
     df = pd.concat([pd.read_csv(paths.eval_part(p)) for p in parts], ignore_index=True)[COLUMNS]
     with atomic_path(paths.metrics_csv) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
+    preds = [paths.predictions(p) for p in parts if paths.predictions(p).is_file()]
+    if preds:
+        from .stats import compare
+
+        cmp = compare(pd.concat([pd.read_csv(p) for p in preds], ignore_index=True))
+        with atomic_path(paths.comparisons) as tmp:
+            cmp.to_csv(tmp, index=False, float_format="%.6g")
     head = headline(df, cfg)
     if paths.eval_noiseless("diffsem").is_file():
         head["noiseless"] = json.loads(paths.eval_noiseless("diffsem").read_text())
@@ -205,8 +259,8 @@ def headline(df: pd.DataFrame, cfg: Config) -> dict:
     for want in (150, 300):
         t = min(ts, key=lambda v: abs(v - want))
         at = main[main.t == t].groupby("system").mean(numeric_only=True)
-        n = out["n_eval"] * len(cfg.eval.seeds)
-        d = {"t": int(t)}
+        n = int(at.loc["classifier", "n_eval"]) * len(cfg.eval.seeds)  # the full test set at headline points
+        d = {"t": int(t), "n_eval": int(at.loc["classifier", "n_eval"])}
         for s in SYSTEMS:
             p = float(at.loc[s, "receiver_acc"])
             d[f"{s}_acc"] = round(p, 4)

@@ -4,7 +4,8 @@ MNIST gets the paper's Figs. 3-8; CIFAR-10 its Figs. 9-11, which are the MNIST F
 for CIFAR-10 (Fig. 11's rows are at eval.fig6_t, set to 60/150/300 for CIFAR-10 in params.yaml).
 Roles: ``schedule`` (Fig. 3), ``accuracy_vs_t`` (4/9), ``accuracy_vs_ssim_psnr`` (5/10),
 ``adversary_images`` (6/11), ``direct_permutation`` (7, only when either baseline runs),
-``snr_robustness`` (8).
+``snr_robustness`` (8), and ``learning_curves`` (ours, every dataset: each DiffSem training stage's
+training loss and validation metric per epoch, the selected epoch marked).
 """
 
 from __future__ import annotations
@@ -17,13 +18,20 @@ FIGURES: dict[str, dict[str, str]] = {
         "adversary_images": "fig6_adversary_images",
         "direct_permutation": "fig7_direct_permutation",
         "snr_robustness": "fig8_snr_robustness",
+        "learning_curves": "curves",
     },
     "cifar10": {
         "accuracy_vs_t": "fig9_accuracy_vs_t",
         "accuracy_vs_ssim_psnr": "fig10_accuracy_vs_ssim_psnr",
         "adversary_images": "fig11_adversary_images",
+        "learning_curves": "curves",
     },
 }
+
+
+# the DiffSem pipeline's learning curves (reports/<ds>/curves/<name>.csv) and what each panel shows
+CURVES = ("jscc", "unet_uncond", "unet_cond", "adversary", "strong", "finetune_classifier-ft", "finetune_diffsem",
+          "finetune_e-diffsem", "ceiling")
 
 
 def figure_files(dataset: str, baselines: list[str] | tuple[str, ...]) -> dict[str, str]:

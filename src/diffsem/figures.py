@@ -18,6 +18,8 @@ from .schedule import Schedule  # noqa: E402
 
 STYLE = {  # system -> (label, color, marker); receivers solid, attackers dashed (as in the paper)
     "classifier": ("Classifier", "tab:green", "*"),
+    "classifier-ft": ("Classifier-FT (control)", "tab:olive", "P"),
+    "ceiling": ("Feature ceiling (MLP on ẑ)", "black", "_"),
     "diffsem": ("DiffSem", "tab:red", "o"),
     "e-diffsem": ("E-DiffSem", "darkred", "s"),
     "ibal": ("IBAL", "tab:purple", "^"),
@@ -180,9 +182,39 @@ def fig8_snr_robustness(df: pd.DataFrame, path: Path, system: str = "e-diffsem")
     _save(fig, path)
 
 
+def learning_curves(curve_dir: Path, path: Path, names) -> None:
+    """One panel per training stage: training loss (left axis) and the selecting validation metric
+    (right axis; every point for the attacker, one line each), the selected epoch marked."""
+    present = [n for n in names if (curve_dir / f"{n}.csv").is_file()]
+    cols = 4
+    rows = max(1, math.ceil(len(present) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    for ax in axes.flat[len(present):]:
+        ax.axis("off")
+    for ax, name in zip(axes.flat, present):
+        d = pd.read_csv(curve_dir / f"{name}.csv")
+        metric = next((c for c in ("val_acc_mean", "val_eps_mse", "val_mse", "val_acc") if c in d), None)
+        groups = d.groupby("point") if "point" in d else [(None, d)]
+        ax2 = ax.twinx() if metric else None
+        for key, g in groups:
+            ax.plot(g.epoch, g.train_loss, color="tab:gray", lw=1, alpha=0.6 if key else 1)
+            if metric:
+                ax2.plot(g.epoch, g[metric], color="tab:blue", lw=1, alpha=0.5 if key else 1, marker=None if key else "o", ms=3)
+                sel = g[g.selected == 1]
+                ax2.plot(sel.epoch, sel[metric], "r*", ms=8)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("train loss", color="tab:gray")
+        if metric:
+            ax2.set_ylabel(metric, color="tab:blue")
+    fig.suptitle("Learning curves (red star: the selected, best-validation epoch)")
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
     """Every figure of the dataset (figure_names.FIGURES) from metrics.csv and the evaluation samples."""
-    from .figure_names import figure_files
+    from .figure_names import CURVES, figure_files
 
     df = pd.read_csv(paths.metrics_csv)
     samples = {s: torch.load(paths.eval_samples(s), map_location="cpu", weights_only=True)
@@ -198,6 +230,7 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
         "adversary_images": lambda p: fig6_adversary_images(samples, schedule, p, f"{num['adversary_images']} ({ds_name})"),
         "direct_permutation": lambda p: fig7_direct_permutation(samples, schedule, p),
         "snr_robustness": lambda p: fig8_snr_robustness(df[df.system.isin(["classifier", "e-diffsem"])], p),
+        "learning_curves": lambda p: learning_curves(paths.curve("jscc").parent, p, CURVES),
     }
     out = []
     for role, stem in files.items():

@@ -28,6 +28,7 @@ from .data import load_split, to_float
 
 from .io import atomic_path
 from .models import get_spec
+from .receiver_search import validation_images
 from .stages import Paths, load_strong, schedule_of
 
 
@@ -59,15 +60,15 @@ def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[f
             return ibal_send(tx, to_float(split.adv_x[rows_.cpu()]).to(device), effective_snr_db(sched, t, s), g)
 
         points = [(t, snr) for t in ts]
-        models, _ = train_attackers(spec, send, split.adv_x, points, c.adversary, c.seed + BSEED["attack"], device,
+        models, _, _ = train_attackers(spec, send, split.adv_x, points, c.adversary, c.seed + BSEED["attack"], device,
                                     f"sweep adversary l={lam:g} b={beta:g}")
         for t in ts:
             adv = spec.adversary().to(device)
             adv.load_state_dict(models[point_key(t, snr)])
             observe = ibal_observer(tx, clf, {point_key(t, snr): adv.eval()}, sched, "ibal")
-            r = score_point(split, observe, strong, t, snr, seed, c.eval.batch_size, device)
+            r = score_point(validation_images(c, split), observe, strong, t, snr, seed, c.eval.batch_size, device)
             rows.append({"lambda": lam, "beta": beta, "t": t, "snr_db": snr, **r,
-                         "effective_snr_db": effective_snr_db(sched, t, snr), "final_loss": hist[-1]})
+                         "effective_snr_db": effective_snr_db(sched, t, snr), "final_loss": hist.final_loss})
             print(f"lambda={lam:g} beta={beta:g} t={t}: receiver {r['receiver_acc']:.3f}, attacker "
                   f"{r['attacker_acc']:.3f} (ssim {r['attacker_ssim']:.3f})", flush=True)
     df = pd.DataFrame(rows)

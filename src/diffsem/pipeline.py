@@ -13,7 +13,7 @@ from torch import nn
 from .channel import awgn, power_normalize
 from .sampler import ddim_reverse
 from .schedule import Schedule
-from .self_noising import match_to_step, received_noise_variance, self_noise
+from .self_noising import match_to_step, noise_variance_table, received_noise_variance, self_noise, self_noise_each
 
 
 @dataclass
@@ -32,6 +32,14 @@ class Link:
         """z'' = Psi(f0) (Eqs. 17, 20, 24)."""
         return self_noise(f0, self.schedule, t_prime, snr_db, self.quantize_t2, g)
 
+    def transmit_each(self, f0: torch.Tensor, t_prime: torch.Tensor, snr_db: float | None,
+                      g: torch.Generator | None = None) -> torch.Tensor:
+        """Psi with one T' per sample (stage 1 with ``jscc.t_per_sample``)."""
+        key = (snr_db, self.quantize_t2)
+        if getattr(self, "_var_key", None) != key:  # the table depends only on the SNR: build it once
+            self._var_table, self._var_key = noise_variance_table(self.schedule, snr_db, self.quantize_t2), key
+        return self_noise_each(f0, self.schedule, t_prime, self._var_table, g)
+
     @staticmethod
     def channel(z: torch.Tensor, snr_db: float | None, g: torch.Generator | None = None) -> torch.Tensor:
         """Eq. 2; ``snr_db=None`` is a noiseless link."""
@@ -41,10 +49,35 @@ class Link:
         """(diffusion step, scale) that the received signal corresponds to (see ``match_to_step``)."""
         return match_to_step(self.schedule, t_prime, received_noise_variance(self.schedule, t_prime, snr_db, self.quantize_t2))
 
+    def receive_steps(self, snr_db: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``receive_step`` for every T' = 0..T at one SNR: (steps (long), scales), for per-sample T'."""
+        pairs = [self.receive_step(t, snr_db) for t in range(self.schedule.T + 1)]
+        return torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs])
+
+    def theta_view(self, z_hat: torch.Tensor, t_prime, snr_db: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """What Theta reads for a received z_hat sent at T' (an int, or a tensor of one T' per sample):
+        z_hat on the step it matches and that step as T/T (docs/decisions.md §23).  Equal to
+        (z_hat, T'/T) whenever the compensation works; at small T' the channel's own noise sets the step."""
+        n = z_hat.shape[0]
+        if isinstance(t_prime, torch.Tensor):
+            key = ("steps", snr_db, self.quantize_t2)
+            if getattr(self, "_steps_key", None) != key:
+                self._steps, self._steps_key = self.receive_steps(snr_db), key
+            steps, scales = (v.to(z_hat.device) for v in self._steps)
+            shape = (-1, *([1] * (z_hat.dim() - 1)))
+            return z_hat * scales[t_prime].to(z_hat.dtype).view(shape), (steps[t_prime].to(z_hat.dtype) / self.schedule.T).view(-1, 1)
+        t_start, scale = self.receive_step(int(t_prime), snr_db)
+        return matched(z_hat, scale), t_input(t_start, self.schedule.T, n, z_hat)
+
 
 def t_input(t_prime: int, T: int, n: int, like: torch.Tensor) -> torch.Tensor:
     """The classifier's t input: T'/T for each sample."""
     return torch.full((n, 1), t_prime / T, dtype=like.dtype, device=like.device)
+
+
+def matched(z_hat: torch.Tensor, scale: float) -> torch.Tensor:
+    """z_hat put on the diffusion step it matches (``Link.receive_step``'s scale; 1 when compensated)."""
+    return z_hat if scale == 1.0 else z_hat * scale
 
 
 def denoise(
@@ -55,18 +88,25 @@ def denoise(
     scale: float,
     max_steps: int,
     context: torch.Tensor | None = None,
+    guidance: float = 0.0,
 ) -> torch.Tensor:
-    """Delta: DDIM (Eq. 16) from the matched step down to 0, optionally label-conditioned (Eq. 18)."""
+    """Delta: DDIM (Eq. 16) from the matched step down to 0, optionally label-conditioned (Eq. 18).
+
+    ``guidance`` w > 0 is classifier-free guidance, eps = (1 + w) eps(x, t, c) - w eps(x, t, null)
+    (docs/decisions.md §25); w = 0 is the paper's plain conditional prediction."""
     if context is None:
         fn = lambda x, t: unet(x, t)  # noqa: E731
-    else:
+    elif guidance == 0:
         fn = lambda x, t: unet(x, t, context)  # noqa: E731
+    else:
+        fn = lambda x, t: (1 + guidance) * unet(x, t, context) - guidance * unet(x, t)  # noqa: E731
     return ddim_reverse(fn, z_hat * scale, schedule, t_start, max_steps)
 
 
 @dataclass
 class Receivers:
-    """The three receivers of the evaluation: ``classifier`` (bypass), ``diffsem``, ``e-diffsem``."""
+    """The receivers of the evaluation: ``classifier`` (bypass), ``classifier-ft`` (the control: the
+    bypass Theta fine-tuned like Alg. 2 but on [z_hat, z_hat, t]), ``diffsem``, ``e-diffsem``."""
 
     schedule: Schedule
     classifier: nn.Module  # stage-1 Theta, input [z_hat, z_hat, t]
@@ -76,15 +116,23 @@ class Receivers:
     classifier_ediffsem: nn.Module | None = None  # Theta fine-tuned on E-DiffSem's f_hat
     max_steps: int = 50
     max_iters: int = 3
+    classifier_ft: nn.Module | None = None  # the control: Theta fine-tuned on [z_hat, z_hat, t]
+    guidance: float = 0.0  # E-DiffSem's classifier-free guidance weight w
 
     def bypass_logits(self, z_hat: torch.Tensor, t_prime: int) -> torch.Tensor:
         return self.classifier(z_hat, z_hat, t_input(t_prime, self.schedule.T, z_hat.shape[0], z_hat))
 
-    def diffsem_logits(self, z_hat: torch.Tensor, t_prime: int, t_start: int, scale: float) -> torch.Tensor:
-        f_hat = denoise(self.unet, z_hat, self.schedule, t_start, scale, self.max_steps)
-        return self.classifier_diffsem(z_hat, f_hat, t_input(t_prime, self.schedule.T, z_hat.shape[0], z_hat))
+    def classifier_ft_logits(self, z_hat: torch.Tensor, t_prime: int) -> torch.Tensor:
+        return self.classifier_ft(z_hat, z_hat, t_input(t_prime, self.schedule.T, z_hat.shape[0], z_hat))
 
-    def ediffsem_logits(self, z_hat: torch.Tensor, t_prime: int, t_start: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def diffsem_logits(self, z_hat: torch.Tensor, t_start: int, scale: float) -> torch.Tensor:
+        """Theta on [z, f_hat, t] with z = scale * z_hat and t = t_start: the step the received signal
+        actually matches (``Link.receive_step``), which is T' whenever the compensation works
+        (scale = 1), and a later step when the channel is noisier than T' asks for (docs/decisions.md §23)."""
+        f_hat = denoise(self.unet, z_hat, self.schedule, t_start, scale, self.max_steps)
+        return self.classifier_diffsem(matched(z_hat, scale), f_hat, t_input(t_start, self.schedule.T, z_hat.shape[0], z_hat))
+
+    def ediffsem_logits(self, z_hat: torch.Tensor, t_start: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Alg. 2 lines 8-14 with per-sample stopping.
 
         Start from the bypass soft label; each pass denoises with the current soft label as context
@@ -94,17 +142,17 @@ class Receivers:
         used per sample).
         """
         n = z_hat.shape[0]
-        tt = t_input(t_prime, self.schedule.T, n, z_hat)
-        logits = self.bypass_logits(z_hat, t_prime)
+        tt = t_input(t_start, self.schedule.T, n, z_hat)
+        z_in = matched(z_hat, scale)
+        logits = self.bypass_logits(z_in, t_start)
         passes = torch.zeros(n, dtype=torch.long, device=z_hat.device)
         active = torch.arange(n, device=z_hat.device)
         for _ in range(self.max_iters):
             if active.numel() == 0:
                 break
-            zs = z_hat[active]
             ctx = torch.softmax(logits[active], dim=1)
-            f_hat = denoise(self.unet_cond, zs, self.schedule, t_start, scale, self.max_steps, ctx)
-            new = self.classifier_ediffsem(zs, f_hat, tt[active])
+            f_hat = denoise(self.unet_cond, z_hat[active], self.schedule, t_start, scale, self.max_steps, ctx, self.guidance)
+            new = self.classifier_ediffsem(z_in[active], f_hat, tt[active])
             changed = new.argmax(1) != logits[active].argmax(1)
             logits[active] = new
             passes[active] += 1

@@ -2,9 +2,10 @@
 
 The paper's receiver runs N = min(T', 50) DDIM steps of the Table III U-Net (Sec. III-D): ~11 GFLOP per
 sample on MNIST, so on a CPU the only real speed lever is less work.  This module scores candidate
-sampler settings (DDIM step caps) against the paper's on the same evaluation images and the same
-channel draws as `diffsem evaluate` (same per-point seeds), at the issue's operating points
-(Fig. 4 SNR, T' = 150 and 300).
+sampler settings (DDIM step caps) against the paper's on the **validation** slice (never the test
+set: this is a choice, docs/decisions.md §19), every candidate on the same images and channel draws,
+at the headline operating points (Fig. 4 SNR, T' = 150 and 300).  The chosen N is then reported on
+the test set once, by `diffsem evaluate`.
 
 Each candidate is what the pipeline would build with ``sampler.max_steps = N``: Alg. 2's fine-tuning
 is redone with the candidate sampler (Theta learns the f_hat that sampler produces), not just the
@@ -31,6 +32,7 @@ from .io import atomic_path, write_json
 from .pipeline import Link, Receivers
 from .stages import Paths, finetune_receiver, load_jscc, load_receiver, load_unet, schedule_of
 from .evaluate import point_seed, receivers_correct
+from .validation import capped
 
 SEARCH_SYSTEMS = ("diffsem", "e-diffsem")
 
@@ -40,38 +42,44 @@ def with_max_steps(cfg: Config, n: int) -> Config:
 
 
 @torch.no_grad()
-def receiver_accuracy(cfg: Config, split, link: Link, rx: Receivers, t: int, snr: float, seed: int, device) -> dict:
-    """Accuracy of the three receivers at one point, with exactly `evaluate_point`'s channel draws."""
+def receiver_accuracy(cfg: Config, images, link: Link, rx: Receivers, t: int, snr: float, seed: int, device) -> dict:
+    """Accuracy of the receivers on ``images`` (an ``ImageSet``) at one point; the draws depend only on
+    (seed, t, snr), so every candidate sees the same ones."""
     g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr))
     t_start, scale = link.receive_step(t, snr)
-    correct = {"classifier": 0, "diffsem": 0, "e-diffsem": 0}
-    for b in split.eval_idx.split(cfg.eval.batch_size):
-        x = to_float(split.test_x[b]).to(device)
-        y = split.test_y[b].to(device)
-        z = link.transmit(link.features(x), t, snr, g)
-        z_rx, _ = link.channel(z, snr, g), link.channel(z, snr, g)  # eavesdropper draw keeps the stream aligned
-        c, _ = receivers_correct(rx, z_rx, y, t, t_start, scale)
-        for s in correct:
-            correct[s] += c[s]
-    n = int(split.eval_idx.numel())
-    return {s: c / n for s, c in correct.items()}
+    correct: dict[str, int] = {}
+    for b in images.idx.split(cfg.eval.batch_size):
+        x = to_float(images.x[b]).to(device)
+        y = images.y[b].to(device)
+        z_rx = link.channel(link.transmit(link.features(x), t, snr, g), snr, g)
+        c, _ = receivers_correct(rx, z_rx, y, t_start, scale)
+        for s, v in c.items():
+            correct[s] = correct.get(s, 0) + v
+    return {s: c / images.n for s, c in correct.items()}
 
 
-def time_receiver(rx: Receivers, link: Link, split, device, t: int = 150, snr: float = 15.0, batch: int = 256,
+def validation_images(cfg: Config, split):
+    """The designer's validation slice, capped at ``validation.max_images``."""
+    im = split.images("val")
+    n = capped(im.n, cfg.validation.max_images)
+    return type(im)(im.x, im.y, im.idx[:n])
+
+
+def time_receiver(rx: Receivers, link: Link, images, device, t: int = 150, snr: float = 15.0, batch: int = 256,
                   repeats: int = 2) -> dict:
     """Samples/s of DiffSem and E-DiffSem at batch ``batch`` on real received features at T' = t."""
     from .bench import _best_time
 
     g = torch.Generator(device=device).manual_seed(0)
-    idx = split.eval_idx[:batch]
-    if idx.numel() < batch:  # small evaluation sets: tile to a full batch
+    idx = images.idx[:batch]
+    if idx.numel() < batch:  # small sets: tile to a full batch
         idx = idx.repeat((batch + idx.numel() - 1) // idx.numel())[:batch]
     with torch.inference_mode():
-        z = link.channel(link.transmit(link.features(to_float(split.test_x[idx]).to(device)), t, snr, g), snr, g)
+        z = link.channel(link.transmit(link.features(to_float(images.x[idx]).to(device)), t, snr, g), snr, g)
     t_start, scale = link.receive_step(t, snr)
     out = {}
-    for s, fn in (("diffsem", lambda: rx.diffsem_logits(z, t, t_start, scale)),
-                  ("e-diffsem", lambda: rx.ediffsem_logits(z, t, t_start, scale))):
+    for s, fn in (("diffsem", lambda: rx.diffsem_logits(z, t_start, scale)),
+                  ("e-diffsem", lambda: rx.ediffsem_logits(z, t_start, scale))):
         def run(fn=fn):
             with torch.inference_mode():
                 fn()
@@ -86,7 +94,8 @@ def search(cfg: Config, paths: Paths, device, steps: list[int], ts: tuple[int, .
     The configured ``sampler.max_steps`` uses the pipeline's trained receivers; every other cap
     (the reference included, when it is not the configured one) redoes Alg. 2 with its sampler.
     """
-    split = load_split(paths.split)
+    split = load_split(paths.split)  # sealed test set: the search scores on validation only
+    images = validation_images(cfg, split)
     enc, clf = load_jscc(paths, cfg, device)
     sched = schedule_of(cfg)
     link = Link(enc, sched, cfg.channel.quantize_t2)
@@ -102,9 +111,9 @@ def search(cfg: Config, paths: Paths, device, steps: list[int], ts: tuple[int, .
             thetas = {s: finetune_receiver(c, paths, s, device, resume=False)[0] for s in SEARCH_SYSTEMS}
         refit_s = time.perf_counter() - t0
         rx = Receivers(sched, clf, unets["uncond"], thetas["diffsem"], unets["cond"], thetas["e-diffsem"],
-                       max_steps=n, max_iters=cfg.sampler.ediffsem_max_iters)
-        acc = {t: receiver_accuracy(c, split, link, rx, t, snr, seed, device) for t in ts}
-        speed = time_receiver(rx, link, split, device, snr=snr)
+                       max_steps=n, max_iters=cfg.sampler.ediffsem_max_iters, guidance=cfg.sampler.guidance_w)
+        acc = {t: receiver_accuracy(c, images, link, rx, t, snr, seed, device) for t in ts}
+        speed = time_receiver(rx, link, images, device, snr=snr)
         for s in SEARCH_SYSTEMS:
             rows.append({"max_steps": n, "system": s, **{f"acc_t{t}": acc[t][s] for t in ts},
                          **{f"classifier_acc_t{t}": acc[t]["classifier"] for t in ts},
@@ -121,7 +130,7 @@ def search(cfg: Config, paths: Paths, device, steps: list[int], ts: tuple[int, .
     ok = [n for n in steps if drops[n] <= tolerance + 1e-12]
     best = max(ok, key=lambda n: speed[n])
     result = {
-        "dataset": paths.dataset, "n_eval": int(split.eval_idx.numel()), "snr_db": snr, "t": list(ts),
+        "dataset": paths.dataset, "scored_on": "validation", "n_val": images.n, "snr_db": snr, "t": list(ts),
         "tolerance": tolerance, "reference": {"sampler.max_steps": steps[0]},
         "fast_receiver": {"config": {"sampler.max_steps": int(best)}, "speedup": float(speed[best]),
                           "max_accuracy_drop": float(drops[best])},
@@ -131,3 +140,38 @@ def search(cfg: Config, paths: Paths, device, steps: list[int], ts: tuple[int, .
         df.to_csv(tmp, index=False, float_format="%.6g")
     write_json(paths.receiver_search, result)
     return result
+
+
+def with_guidance(cfg: Config, w: float) -> Config:
+    return dataclasses.replace(cfg, sampler=dataclasses.replace(cfg.sampler, guidance_w=float(w)))
+
+
+def guidance_search(cfg: Config, paths: Paths, device, weights: list[float], ts: tuple[int, ...] = (150, 300)) -> pd.DataFrame:
+    """E-DiffSem's classifier-free guidance weight w scored on the validation slice (docs/decisions.md §25).
+
+    Each w other than the configured one redoes Alg. 2 for E-DiffSem with that w (Theta learns the
+    f_hat that guidance produces), as the pipeline would with ``sampler.guidance_w = w``; the pick is
+    the w with the best mean validation accuracy over ``ts``.  Writes reports/<ds>/guidance_search.csv."""
+    split = load_split(paths.split)  # sealed test set
+    images = validation_images(cfg, split)
+    enc, clf = load_jscc(paths, cfg, device)
+    sched = schedule_of(cfg)
+    link = Link(enc, sched, cfg.channel.quantize_t2)
+    unet = load_unet(paths, cfg, "cond", device)
+    snr, seed = float(cfg.eval.snr_db), int(cfg.eval.seeds[0])
+    rows = []
+    for w in tqdm(weights, desc=f"guidance search {paths.dataset}"):
+        c = with_guidance(cfg, w)
+        theta = (load_receiver(paths, cfg, "e-diffsem", device) if w == cfg.sampler.guidance_w
+                 else finetune_receiver(c, paths, "e-diffsem", device, resume=False)[0])
+        rx = Receivers(sched, clf, unet, theta, unet, theta, max_steps=cfg.sampler.max_steps,
+                       max_iters=cfg.sampler.ediffsem_max_iters, guidance=float(w))
+        acc = {t: receiver_accuracy(c, images, link, rx, t, snr, seed, device)["e-diffsem"] for t in ts}
+        rows.append({"guidance_w": w, **{f"acc_t{t}": acc[t] for t in ts}, "acc_mean": sum(acc.values()) / len(ts),
+                     "n_val": images.n})
+        print(f"w={w:g}: E-DiffSem " + " / ".join(f"{acc[t]:.3f}" for t in ts), flush=True)
+    df = pd.DataFrame(rows)
+    df["picked"] = (df.acc_mean == df.acc_mean.max()) & ~df.acc_mean.duplicated()
+    with atomic_path(paths.receiver_search.with_name("guidance_search.csv")) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    return df

@@ -71,6 +71,32 @@ def self_noise(
     return abar**0.5 * f0 + var**0.5 * eps
 
 
+def noise_variance_table(schedule: Schedule, snr_db: float | None, quantize: bool = False) -> torch.Tensor:
+    """``self_noise``'s added variance for every T' = 0..T (float64, shape (T + 1,)): the per-sample
+    form of Psi draws a T' per sample and looks its variance up here."""
+    out = []
+    for t in range(schedule.T + 1):
+        abar = float(schedule.alpha_bar[t])
+        if snr_db is None:
+            out.append(1.0 - abar)
+        elif quantize:
+            out.append(1.0 - float(schedule.alpha_bar[t_double_prime(schedule, t, snr_db)]))
+        else:
+            out.append(compensation_variance(abar, snr_db))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def self_noise_each(f0: torch.Tensor, schedule: Schedule, t_prime: torch.Tensor, var_table: torch.Tensor,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """Psi with one T' per sample (``t_prime``: int tensor (B,)); ``var_table`` from
+    ``noise_variance_table`` at the link's SNR.  Row i equals ``self_noise`` at T' = t_prime[i]."""
+    shape = (-1, *([1] * (f0.dim() - 1)))
+    ab = schedule.alpha_bar.to(f0.device)[t_prime].to(f0.dtype).view(shape)
+    var = var_table.to(f0.device)[t_prime].to(f0.dtype).view(shape)
+    eps = torch.randn(f0.shape, generator=generator, device=f0.device, dtype=f0.dtype)
+    return ab.sqrt() * f0 + var.sqrt() * eps
+
+
 def received_noise_variance(schedule: Schedule, t_prime: int, snr_db: float | None, quantize: bool = False) -> float:
     """Per-element variance of everything but sqrt(abar_T') f0 at the receiver (self-noise + channel)."""
     abar = float(schedule.alpha_bar[t_prime])

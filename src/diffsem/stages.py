@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .attack import attacker_views, point_key, train_attackers, train_strong
+from .attack import attacker_views, point_key, reconstructions, strong_val_score, train_attackers, train_strong
 from .channel import power_normalize
 from .config import Config
 from .data import Split, load_raw_dataset, load_split, make_split, split_summary, to_float
@@ -23,10 +23,13 @@ from .models.unet import UNet
 from .pipeline import Link, Receivers, denoise
 from .runtime import generator
 from .schedule import linear_schedule
-from .training import fit, make_optimizer
+from .training import Validation, fit, make_optimizer
+from .validation import capped, eps_mse, receiver_accuracy, write_curve
 
 # per-stage seed offsets, so stages draw independent streams from one master seed
-SEED = {"jscc": 1, "diffusion": 2, "adversary": 3, "strong": 4, "finetune": 5, "eval": 6}
+SEED = {"jscc": 1, "diffusion": 2, "adversary": 3, "strong": 4, "finetune": 5, "eval": 6, "ceiling": 7}
+# receivers that Alg. 2 (or its control) fine-tunes; "classifier-ft" is the control without a denoiser
+FINETUNED = ("classifier-ft", "diffsem", "e-diffsem")
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,11 @@ class Paths:
     split_json = property(lambda s: s._p("data", "split.json"))
     jscc = property(lambda s: s._p("models", "jscc.pt"))
     adversary = property(lambda s: s._p("models", "adversary.pt"))
+    ceiling = property(lambda s: s._p("models", "ceiling.pt"))
     strong = property(lambda s: s._p("models", "strong.pt"))
     metrics_csv = property(lambda s: s._p("reports", "metrics.csv"))
     metrics_json = property(lambda s: s._p("reports", "metrics.json"))
+    comparisons = property(lambda s: s._p("reports", "comparisons.csv"))  # paired tests (stats.compare)
     eval_points = property(lambda s: s._p("reports", "eval_points"))
     figures = property(lambda s: s._p("reports", "figures"))
     receiver_search = property(lambda s: s._p("reports", "receiver_search.json"))
@@ -54,6 +59,14 @@ class Paths:
 
     def receiver(self, system: str) -> Path:
         return self._p("models", f"receiver_{system}.pt")
+
+    def curve(self, stage: str) -> Path:
+        """A training stage's learning curve (per epoch: training loss, validation metrics, lr)."""
+        return self._p("reports", f"curves/{stage}.csv")
+
+    def predictions(self, system: str) -> Path:
+        """Per-sample predictions of an evaluation rule (every grid point), for paired tests."""
+        return self._p("reports", f"eval/{system}_predictions.csv.gz")
 
     def eval_part(self, system: str) -> Path:
         """Rows of metrics.csv from one evaluation rule (`diffsem` covers classifier/diffsem/e-diffsem)."""
@@ -90,7 +103,7 @@ def schedule_of(cfg: Config):
 
 def jscc_config(cfg: Config, ds: str) -> dict:
     return {"dataset": ds, "seed": cfg.seed, "data": cfg.section("data"), "schedule": cfg.section("schedule"),
-            "channel": cfg.section("channel"), "jscc": cfg.section("jscc")}
+            "channel": cfg.section("channel"), "jscc": cfg.section("jscc"), "validation": cfg.section("validation")}
 
 
 def unet_config(cfg: Config, ds: str, variant: str) -> dict:
@@ -102,11 +115,20 @@ def adversary_config(cfg: Config, ds: str) -> dict:
             "points": [point_key(*p) for p in cfg.eval.attacker_points()]}
 
 
+def ceiling_config(cfg: Config, ds: str) -> dict:
+    from .ceiling import ceiling_points
+
+    return {"jscc": jscc_config(cfg, ds), "ceiling": cfg.section("ceiling"), "n_feat": cfg.diffusion.n_feat,
+            "points": [point_key(*p) for p in ceiling_points(cfg)]}
+
+
 def strong_config(cfg: Config, ds: str) -> dict:
     return {"attackers": adversary_config(cfg, ds), "strong": cfg.section("strong")}
 
 
 def receiver_config(cfg: Config, ds: str, system: str) -> dict:
+    if system == "classifier-ft":  # no denoiser, no sampler: only stage 1 and the fine-tune settings
+        return {"system": system, "jscc": jscc_config(cfg, ds), "finetune": cfg.section("finetune")}
     variant = "uncond" if system == "diffsem" else "cond"
     return {"system": system, "unet": unet_config(cfg, ds, variant), "finetune": cfg.section("finetune"),
             "sampler": cfg.section("sampler")}
@@ -160,6 +182,20 @@ def load_adversaries(paths: Paths, cfg: Config, device) -> dict[tuple[int, float
     return out
 
 
+def load_ceiling(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
+    from .ceiling import FeatureMLP
+
+    spec = get_spec(paths.dataset)
+    state = load_checkpoint(paths.ceiling, "ceiling", {"dataset": paths.dataset}, ceiling_config(cfg, paths.dataset))
+    out = {}
+    for key, sd in state["models"].items():
+        t, snr = key.split("@")
+        net = FeatureMLP(spec.k, int(state["hidden"]), spec.n_classes)
+        load_module_state(net, sd, paths.ceiling)
+        out[(int(t), float(snr))] = net.to(device).eval()
+    return out
+
+
 def load_strong(paths: Paths, cfg: Config, device):
     spec = get_spec(paths.dataset)
     state = load_checkpoint(paths.strong, "strong", {"dataset": paths.dataset}, strong_config(cfg, paths.dataset))
@@ -195,7 +231,8 @@ def stage_data(cfg: Config, paths: Paths) -> dict:
 
 
 def stage_jscc(cfg: Config, paths: Paths, device) -> list[float]:
-    """Alg. 1 stage 1: Phi and Theta trained with CE through Psi at random T' and the channel."""
+    """Alg. 1 stage 1: Phi and Theta trained with CE through Psi at random T' and the channel; the epoch
+    is chosen by the bypass receiver's validation accuracy averaged over ``validation.t_values``."""
     spec = get_spec(paths.dataset)
     split = load_split(paths.split)
     sched = schedule_of(cfg)
@@ -205,24 +242,39 @@ def stage_jscc(cfg: Config, paths: Paths, device) -> list[float]:
     g = generator(cfg.seed + SEED["jscc"])
     gd = generator(cfg.seed + SEED["jscc"], device)
     x_all, y_all = split.tr_x, split.tr_y
-    T = cfg.schedule.T
+    T, snr = cfg.schedule.T, cfg.channel.train_snr_db
 
     def step(idx):
         x = to_float(x_all[idx]).to(device)
         y = y_all[idx].to(device)
-        t = int(torch.randint(0, cfg.jscc.t_max + 1, (1,), generator=g))
-        z_hat = link.channel(link.transmit(link.features(x), t, cfg.channel.train_snr_db, gd), cfg.channel.train_snr_db, gd)
+        f0 = link.features(x)
+        if cfg.jscc.t_per_sample:  # every sample its own T': each batch spans the whole noise range
+            t = torch.randint(0, cfg.jscc.t_max + 1, (x.shape[0],), generator=gd, device=device)
+            z_hat = link.channel(link.transmit_each(f0, t, snr, gd), snr, gd)
+        else:
+            t = int(torch.randint(0, cfg.jscc.t_max + 1, (1,), generator=g))
+            z_hat = link.channel(link.transmit(f0, t, snr, gd), snr, gd)
+        z_in, tt = link.theta_view(z_hat, t, snr)  # the step the received signal matches (decisions §23)
         # stage 1 has no denoiser yet: f_hat := z_hat (the same input the "classifier" system uses)
-        tt = torch.full((x.shape[0], 1), t / T, device=device)
-        return F.cross_entropy(clf(z_hat, z_hat, tt), y)
+        return F.cross_entropy(clf(z_in, z_in, tt), y)
 
-    opt, lrs = make_optimizer(list(enc.parameters()) + list(clf.parameters()), cfg.jscc.lr)
+    n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
+
+    def score():
+        def bypass(z, tt):
+            return clf(z, z, tt)
+        return receiver_accuracy(link, bypass, split.val_x[:n_val], split.val_y[:n_val], cfg.validation.t_values,
+                                 snr, device)
+
+    opt, lrs = make_optimizer(list(enc.parameters()) + list(clf.parameters()), cfg.jscc.lr, mode="max")
     meta = jscc_config(cfg, paths.dataset)
-    hist = fit("jscc", {"encoder": enc, "classifier": clf}, opt, lrs, cfg.jscc.epochs, x_all.shape[0], cfg.jscc.batch_size,
-               g, step, paths.resume("jscc"), meta, (gd,))
+    res = fit("jscc", {"encoder": enc, "classifier": clf}, opt, lrs, cfg.jscc.epochs, x_all.shape[0], cfg.jscc.batch_size,
+              g, step, paths.resume("jscc"), meta, (gd,),
+              validation=Validation(score, "acc_mean", "max", cfg.jscc.patience), extendable="jscc")
+    write_curve(paths.curve("jscc"), res.curve)
     save_checkpoint(paths.jscc, {"encoder": enc.state_dict(), "classifier": clf.state_dict()}, "jscc",
                     {"dataset": paths.dataset}, meta)
-    return hist
+    return res.losses
 
 
 # ----------------------------------------------------------------------------- stage 2
@@ -246,6 +298,13 @@ def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[flo
     gd = generator(cfg.seed + SEED["diffusion"], device)
     T = cfg.schedule.T
 
+    n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
+    f0_val = encode_all(enc, split.val_x[:n_val], device)
+    ctx_val = F.one_hot(split.val_y[:n_val].to(device), spec.n_classes).float() if variant == "cond" else None
+
+    def score():
+        return eps_mse(net, f0_val, ab, T, ctx_val)
+
     def step(idx):
         idx_d = idx.to(device)
         f0 = f0_all[idx_d]
@@ -264,10 +323,12 @@ def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[flo
 
     opt, lrs = make_optimizer(net.parameters(), cfg.diffusion.lr)
     meta = unet_config(cfg, paths.dataset, variant)
-    hist = fit(f"diffusion-{variant}", {"model": net}, opt, lrs, cfg.diffusion.epochs, f0_all.shape[0],
-               cfg.diffusion.batch_size, g, step, paths.resume(f"unet_{variant}"), meta, (gd,))
+    res = fit(f"diffusion-{variant}", {"model": net}, opt, lrs, cfg.diffusion.epochs, f0_all.shape[0],
+              cfg.diffusion.batch_size, g, step, paths.resume(f"unet_{variant}"), meta, (gd,),
+              validation=Validation(score, "eps_mse", "min", cfg.diffusion.patience), extendable="diffusion")
+    write_curve(paths.curve(f"unet_{variant}"), res.curve)
     save_checkpoint(paths.unet(variant), {"model": net.state_dict()}, f"unet_{variant}", arch, meta)
-    return hist
+    return res.losses
 
 
 # ----------------------------------------------------------------------------- stage 3
@@ -281,13 +342,18 @@ def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
     enc, _ = load_jscc(paths, cfg, device)
     link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
     f0_all = encode_all(enc, split.adv_x, device)
+    f0_val = encode_all(enc, split.adv_val_x, device)
 
     def send(rows, t, snr, g):
         return link.channel(link.transmit(f0_all[rows], t, snr, g), snr, g)
 
-    models, final = train_attackers(spec, send, split.adv_x, cfg.eval.attacker_points(), cfg.adversary,
-                                    cfg.seed + SEED["adversary"], device, "adversary", paths.resume_dir,
-                                    adversary_config(cfg, paths.dataset))
+    def val_send(rows, t, snr, g):
+        return link.channel(link.transmit(f0_val[rows], t, snr, g), snr, g)
+
+    models, final, curves = train_attackers(spec, send, split.adv_x, cfg.eval.attacker_points(), cfg.adversary,
+                                            cfg.seed + SEED["adversary"], device, "adversary", paths.resume_dir,
+                                            adversary_config(cfg, paths.dataset), val_send, split.adv_val_x)
+    write_attacker_curves(paths.curve("adversary"), curves)
     save_checkpoint(paths.adversary, {"models": models}, "adversary", {"dataset": paths.dataset},
                     adversary_config(cfg, paths.dataset))
     return final
@@ -306,76 +372,175 @@ def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
     def send(rows, t, snr, g):
         return link.channel(link.transmit(f0_adv[rows], t, snr, g), snr, g)
 
-    views = attacker_views(send, load_adversaries(paths, cfg, device), split.adv_y.to(device), sched.alpha_bar,
-                           cfg.schedule.T, device)
+    advs = load_adversaries(paths, cfg, device)
+    views = attacker_views(send, advs, split.adv_y.to(device), sched.alpha_bar, cfg.schedule.T, device)
+    val_score = strong_validation(cfg, link, advs, split, device)
     meta = strong_config(cfg, paths.dataset)
-    net, hist = train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
-                             split.tr_x.shape[0], views, cfg.strong, cfg.seed + SEED["strong"], device, "strong",
-                             paths.resume("strong"), meta)
+    net, res = train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
+                            split.tr_x.shape[0], views, cfg.strong, cfg.seed + SEED["strong"], device, "strong",
+                            paths.resume("strong"), meta, val_score)
+    write_curve(paths.curve("strong"), res.curve)
     save_checkpoint(paths.strong, {"model": net.state_dict()}, "strong", {"dataset": paths.dataset}, meta)
-    return hist
+    return res.losses
+
+
+def headline_points(cfg: Config) -> list[tuple[int, float]]:
+    """The attacker points nearest T' = 150 and 300 at the Fig. 4 SNR (the paper's headline points)."""
+    snr = float(cfg.eval.snr_db)
+    ts = sorted({t for t, s in cfg.eval.attacker_points() if s == snr})
+    return list(dict.fromkeys((min(ts, key=lambda v: abs(v - want)), snr) for want in (150, 300)))
+
+
+def strong_validation(cfg: Config, link_or_send, advs: dict, split, device):
+    """The strong classifier's validation score on the adversary's validation slice: clean images and
+    the attackers' reconstructions at the headline points (``link_or_send``: a Link over the attacked
+    transmitter's encoder, or a send(rows, t, snr, g) function over adv_val rows)."""
+    n = capped(split.adv_val_y.shape[0], cfg.validation.max_images)
+    x_val, y_val = split.adv_val_x[:n], split.adv_val_y[:n]
+    if isinstance(link_or_send, Link):
+        f0 = encode_all(link_or_send.encoder, x_val, device)
+
+        def send(rows, t, snr, g):
+            return link_or_send.channel(link_or_send.transmit(f0[rows], t, snr, g), snr, g)
+    else:
+        send = link_or_send
+    recon = reconstructions(send, advs, n, headline_points(cfg), device)
+    return lambda net: strong_val_score(net, x_val, y_val, device, recon)
+
+
+def write_attacker_curves(path: Path, curves: dict[str, list[dict]]) -> None:
+    """All inversion networks' learning curves in one CSV (a ``point`` column: "t@snr")."""
+    rows = [{"point": key, **r} for key, rs in curves.items() for r in rs]
+    write_curve(path, rows)
+
+
+def stage_ceiling(cfg: Config, paths: Paths, device) -> dict[str, float]:
+    """The feature ceiling (docs/decisions.md §26): per grid point, a FeatureMLP as large as the
+    unconditional U-Net, trained on received z_hat from the T-R training split (fresh draws every
+    batch), its epoch chosen on the validation slice."""
+    from .ceiling import ceiling_points, n_params, train_feature_classifier, width_for
+
+    spec = get_spec(paths.dataset)
+    split = load_split(paths.split)
+    enc, _ = load_jscc(paths, cfg, device)
+    link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
+    f_tr = encode_all(enc, split.tr_x, device)
+    n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
+    f_val = encode_all(enc, split.val_x[:n_val], device)
+    hidden = width_for(n_params(build_unet(unet_arch(cfg, paths.dataset, "uncond"))), spec.k, spec.n_classes)
+    meta = ceiling_config(cfg, paths.dataset)
+
+    def sender(f0):
+        return lambda rows, t, snr, g: link.channel(link.transmit(f0[rows], t, snr, g), snr, g)
+
+    models, best, rows = {}, {}, []
+    for t, snr in ceiling_points(cfg):
+        key = point_key(t, snr)
+        net, res = train_feature_classifier(spec.k, hidden, spec.n_classes, sender(f_tr), split.tr_y, t, snr, cfg.ceiling,
+                                            cfg.seed + SEED["ceiling"], device, f"ceiling {key}", sender(f_val),
+                                            split.val_y[:n_val], paths.resume_dir / f"ceiling_{key}.pt", meta)
+        models[key] = net.state_dict()
+        best[key] = next(r["val_acc"] for r in res.curve if r["selected"])
+        rows += [{"point": key, **r} for r in res.curve]
+    write_curve(paths.curve("ceiling"), rows)
+    save_checkpoint(paths.ceiling, {"models": models, "hidden": hidden}, "ceiling", {"dataset": paths.dataset}, meta)
+    return best
 
 
 # ----------------------------------------------------------------------------- Alg. 2
 
 
 def stage_finetune(cfg: Config, paths: Paths, system: str, device) -> list[float]:
-    """Alg. 2 as a stage: fine-tune (resumable) and save the receiver classifier."""
-    clf, hist = finetune_receiver(cfg, paths, system, device, resume=True)
+    """Alg. 2 (or its control) as a stage: fine-tune (resumable, best validation epoch) and save Theta."""
+    clf, res = finetune_receiver(cfg, paths, system, device, resume=True)
+    write_curve(paths.curve(f"finetune_{system}"), res.curve)
     meta = receiver_config(cfg, paths.dataset, system)
     save_checkpoint(paths.receiver(system), {"model": clf.state_dict()}, f"receiver_{system}", {"dataset": paths.dataset}, meta)
-    return hist
+    return res.losses
+
+
+@torch.no_grad()
+def receiver_bank(cfg: Config, system: str, link: Link, rx: Receivers, unet, x_uint8, y, ts, n_per_t: int,
+                  g: torch.Generator, gd: torch.Generator, device) -> tuple[torch.Tensor, ...]:
+    """Alg. 2's inputs, computed once: for each T' in ``ts``, ``n_per_t`` images (drawn with ``g``) sent
+    at the training SNR, with what the system's denoiser makes of them: (z_hat, f_hat, T'/T, y).
+
+    ``classifier-ft`` (the control) has no denoiser: f_hat := z_hat, as in stage 1.  E-DiffSem's f_hat
+    is one conditional pass guided by the bypass soft label (the first pass of its inference loop)."""
+    from tqdm import tqdm
+
+    sched, snr = link.schedule, cfg.channel.train_snr_db
+    n = min(n_per_t, x_uint8.shape[0])
+    zs, fs, ts_, ys = [], [], [], []
+    for t in tqdm(ts, desc=f"bank {system}", mininterval=5):
+        idx = torch.randperm(x_uint8.shape[0], generator=g)[:n]
+        t_start, scale = link.receive_step(t, snr)
+        for b in idx.split(cfg.eval.batch_size):
+            x = to_float(x_uint8[b]).to(device)
+            z_hat = link.channel(link.transmit(link.features(x), t, snr, gd), snr, gd)
+            z_in, tt = link.theta_view(z_hat, t, snr)  # what Theta reads (decisions §23)
+            if system == "classifier-ft":
+                f_hat = z_in
+            else:
+                ctx = torch.softmax(rx.bypass_logits(z_in, t_start), 1) if system == "e-diffsem" else None
+                f_hat = denoise(unet, z_hat, sched, t_start, scale, cfg.sampler.max_steps, ctx,
+                                cfg.sampler.guidance_w if system == "e-diffsem" else 0.0)
+            zs.append(z_in)
+            fs.append(f_hat)
+            ts_.append(tt)
+            ys.append(y[b].to(device))
+    return tuple(map(torch.cat, (zs, fs, ts_, ys)))
 
 
 def finetune_receiver(cfg: Config, paths: Paths, system: str, device, resume: bool = True):
-    """Alg. 2: fine-tune a copy of Theta on [z_hat, f_hat, T'] over ``finetune.t_values``; returns (Theta, losses).
+    """Alg. 2: fine-tune a copy of Theta on [z_hat, f_hat, T'] over ``finetune.t_values``; returns (Theta, FitResult).
 
     f_hat does not depend on theta, so it is computed once per (image, T') into a bank and Theta is
-    trained on the bank for several epochs.  For E-DiffSem the bank holds one conditional pass guided
-    by the bypass soft label (the first pass of the inference loop); see docs/decisions.md.
+    trained on the bank for several epochs.  Theta starts from the bypass classifier with its f_hat
+    slot folded into the z_hat slot (``fold_fhat_into_zhat``), so fine-tuning starts exactly at the
+    bypass accuracy.  The epoch is chosen on a validation bank (validation images at
+    ``validation.t_values``).  ``classifier-ft`` is the control: the same Theta, bank size and budget
+    on [z_hat, z_hat, T'] (docs/decisions.md §20).
     """
-    if system not in ("diffsem", "e-diffsem"):
-        raise ValueError(f"finetune system must be 'diffsem' or 'e-diffsem', got {system!r}")
+    if system not in FINETUNED:
+        raise ValueError(f"finetune system must be one of {', '.join(FINETUNED)}, got {system!r}")
     split = load_split(paths.split)
     enc, clf0 = load_jscc(paths, cfg, device)
-    unet = load_unet(paths, cfg, "uncond" if system == "diffsem" else "cond", device)
+    unet = None if system == "classifier-ft" else load_unet(paths, cfg, "uncond" if system == "diffsem" else "cond", device)
     sched = schedule_of(cfg)
     link = Link(enc, sched, cfg.channel.quantize_t2)
-    T, snr = cfg.schedule.T, cfg.channel.train_snr_db
     g = generator(cfg.seed + SEED["finetune"])
     gd = generator(cfg.seed + SEED["finetune"], device)
     rx = Receivers(sched, clf0, max_steps=cfg.sampler.max_steps)
-    zs, fs, ts, ys = [], [], [], []
-    n = min(cfg.finetune.n_per_t, split.tr_x.shape[0])
-    from tqdm import tqdm
-
-    with torch.no_grad():
-        for t in tqdm(cfg.finetune.t_values, desc=f"finetune bank {system}", mininterval=5):
-            idx = torch.randperm(split.tr_x.shape[0], generator=g)[:n]
-            t_start, scale = link.receive_step(t, snr)
-            for b in idx.split(cfg.eval.batch_size):
-                x = to_float(split.tr_x[b]).to(device)
-                z_hat = link.channel(link.transmit(link.features(x), t, snr, gd), snr, gd)
-                ctx = torch.softmax(rx.bypass_logits(z_hat, t), 1) if system == "e-diffsem" else None
-                fs.append(denoise(unet, z_hat, sched, t_start, scale, cfg.sampler.max_steps, ctx))
-                zs.append(z_hat)
-                ts.append(torch.full((b.numel(), 1), t / T, device=device))
-                ys.append(split.tr_y[b].to(device))
-    z_bank, f_bank, t_bank, y_bank = map(torch.cat, (zs, fs, ts, ys))
+    bank = receiver_bank(cfg, system, link, rx, unet, split.tr_x, split.tr_y, cfg.finetune.t_values,
+                         cfg.finetune.n_per_t, g, gd, device)
+    n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
+    gv, gvd = generator(SEED["finetune"] + 99), generator(SEED["finetune"] + 99, device)
+    vbank = receiver_bank(cfg, system, link, rx, unet, split.val_x[:n_val], split.val_y[:n_val],
+                          cfg.validation.t_values, n_val, gv, gvd, device)
     clf = get_spec(paths.dataset).classifier().to(device)
     clf.load_state_dict(clf0.state_dict())
+    clf.fold_fhat_into_zhat()
 
     def step(idx):
         i = idx.to(device)
-        return F.cross_entropy(clf(z_bank[i], f_bank[i], t_bank[i]), y_bank[i])
+        return F.cross_entropy(clf(bank[0][i], bank[1][i], bank[2][i]), bank[3][i])
 
-    opt, lrs = make_optimizer(clf.parameters(), cfg.finetune.lr)
+    def score():
+        z, f, tt, y = vbank
+        hit = (clf(z, f, tt).argmax(1) == y).float()
+        out = {f"acc_t{t}": float(hit[i * n_val : (i + 1) * n_val].mean()) for i, t in enumerate(cfg.validation.t_values)}
+        out["acc_mean"] = float(hit.mean())
+        return out
+
+    opt, lrs = make_optimizer(clf.parameters(), cfg.finetune.lr, mode="max")
     meta = receiver_config(cfg, paths.dataset, system)
-    hist = fit(f"finetune-{system}", {"model": clf}, opt, lrs, cfg.finetune.epochs, y_bank.shape[0],
-               cfg.finetune.batch_size, g, step, paths.resume(f"finetune_{system}") if resume else None, meta)
-    return clf.eval(), hist
+    res = fit(f"finetune-{system}", {"model": clf}, opt, lrs, cfg.finetune.epochs, bank[3].shape[0],
+              cfg.finetune.batch_size, g, step, paths.resume(f"finetune_{system}") if resume else None, meta,
+              validation=Validation(score, "acc_mean", "max", cfg.finetune.patience))
+    return clf.eval(), res
 
 
-__all__ = ["Paths", "stage_data", "stage_jscc", "stage_diffusion", "stage_adversary", "stage_strong", "stage_finetune",
+__all__ = ["Paths", "FINETUNED", "stage_data", "stage_jscc", "stage_diffusion", "stage_adversary", "stage_strong", "stage_finetune",
            "load_jscc", "load_unet", "load_receiver", "load_adversaries", "load_strong", "schedule_of", "point_key",
            "Split"]

@@ -1,14 +1,22 @@
-"""A small epoch loop shared by every training stage: progress bar, NaN guard, LR schedule, resume.
+"""A small epoch loop shared by every training stage: progress bar, NaN guard, LR schedule, resume,
+validation, learning curve, best-epoch selection and early stopping.
 
-State (modules, optimiser, ReduceLROnPlateau, the stage's torch.Generator and the epoch) is saved
-atomically after every epoch to ``resume_path``; a rerun with the same config continues from there.
-All randomness of a stage flows from its generators (saved with the state), so a resumed run on CPU
-is bit-identical to an uninterrupted one.
+State (modules, optimiser, ReduceLROnPlateau, the stage's torch.Generator, the epoch, the learning
+curve and the best epoch's weights) is saved atomically after every epoch to ``resume_path``; a rerun
+with the same config continues from there.  All randomness of a stage flows from its generators
+(saved with the state), so a resumed run on CPU is bit-identical to an uninterrupted one.
+
+With a ``Validation`` the loop scores the modules on held-out data after every epoch, steps the
+learning-rate schedule on that score (not on the noisy training loss), keeps the best epoch's
+weights, stops after ``patience`` epochs without improvement, and leaves the modules at the best
+epoch: every downstream stage loads the best-validation model (docs/decisions.md §19).
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -23,11 +31,43 @@ class TrainingError(RuntimeError):
     """Training diverged (one-line message)."""
 
 
-def make_optimizer(params: Iterable[nn.Parameter], lr: float) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.ReduceLROnPlateau]:
-    """Adam with ReduceLROnPlateau (Sec. IV-A), never going below lr/10 (the paper's 1e-3 -> 1e-4)."""
+def make_optimizer(params: Iterable[nn.Parameter], lr: float, mode: str = "min") -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.ReduceLROnPlateau]:
+    """Adam with ReduceLROnPlateau (Sec. IV-A), never going below lr/10 (the paper's 1e-3 -> 1e-4).
+
+    ``mode`` is the direction of the monitored quantity: "min" for a loss, "max" for an accuracy."""
     opt = torch.optim.Adam(params, lr=lr)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2, min_lr=lr / 10)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode=mode, factor=0.5, patience=2, min_lr=lr / 10)
     return opt, sched
+
+
+@dataclass
+class Validation:
+    """Held-out scoring for ``fit``: ``score()`` -> {metric: value} (deterministic: fixed draws), the
+    metric that selects the epoch and its direction, and the early-stopping patience (0 = none)."""
+
+    score: Callable[[], dict[str, float]]
+    monitor: str
+    mode: str = "max"
+    patience: int = 0
+    select: bool = True  # False: only record the curve (epoch choice and lr decay stay on the training loss)
+
+    def better(self, new: float, best: float | None) -> bool:
+        if best is None or math.isnan(best):
+            return not math.isnan(new)
+        return new > best if self.mode == "max" else new < best
+
+
+@dataclass
+class FitResult:
+    """Per-epoch training losses, the learning curve (one dict per epoch) and the selected epoch (1-based)."""
+
+    losses: list[float]
+    curve: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+
+    @property
+    def final_loss(self) -> float:
+        return self.losses[-1]
 
 
 def batches(n: int, batch_size: int, g: torch.Generator, shuffle: bool = True, limit: int = 0) -> list[torch.Tensor]:
@@ -58,18 +98,28 @@ def fit(
     resume_meta: dict | None = None,
     extra_generators: tuple[torch.Generator, ...] = (),
     items_per_epoch: int = 0,
-) -> list[float]:
-    """Run ``epochs`` epochs of ``step(batch_indices) -> loss`` and return the per-epoch mean losses.
+    validation: Validation | None = None,
+    extendable: str | None = None,
+) -> FitResult:
+    """Run up to ``epochs`` epochs of ``step(batch_indices) -> loss``.
 
     ``g`` shuffles the data; ``extra_generators`` are the other generators ``step`` draws from (noise,
     t), saved and restored with the resume state.  ``items_per_epoch`` > 0 makes each epoch a fresh
-    random draw of that many items (for the heaviest networks at small scales).
+    random draw of that many items (for the heaviest networks at small scales).  With ``validation``
+    the modules end at the best-validation epoch (see the module docstring).  ``extendable`` names the
+    section of ``resume_meta`` that holds this stage's own ``epochs``/``patience``: a rerun with a larger
+    cap continues the saved state instead of starting over (the state holds the latest weights, and
+    the best epoch's separately, so continuing equals an uninterrupted run with the larger cap).
     """
     gens = (g, *extra_generators)
-    start, history = 0, []
+    st = _State()
     if resume_path is not None and Path(resume_path).is_file():
-        start, history = _restore(resume_path, resume_meta or {}, modules, opt, sched, gens)
-    for epoch in range(start, epochs):
+        st = _restore(resume_path, resume_meta or {}, modules, opt, sched, gens, extendable)
+    for epoch in range(st.epoch, epochs):
+        selecting = validation is not None and validation.select
+        if selecting and validation.patience and st.epoch - st.best_epoch >= validation.patience:
+            print(f"{stage}: early stop after epoch {st.epoch} (best {validation.monitor} at epoch {st.best_epoch})", flush=True)
+            break
         for m in modules.values():
             m.train()
         total, count = 0.0, 0
@@ -83,21 +133,58 @@ def fit(
             total += loss.item() * idx.numel()
             count += idx.numel()
         mean = total / max(count, 1)
-        sched.step(mean)
-        history.append(mean)
-        print(f"{stage}: epoch {epoch + 1}/{epochs} loss {mean:.5f} lr {opt.param_groups[0]['lr']:.2e}", flush=True)
+        row = {"epoch": epoch + 1, "max_epochs": epochs, "train_loss": mean, "lr": opt.param_groups[0]["lr"]}
+        msg = ""
+        if validation is not None:
+            for m in modules.values():
+                m.eval()
+            with torch.no_grad():
+                scores = {k: float(v) for k, v in validation.score().items()}
+            row.update({f"val_{k}": v for k, v in scores.items()})
+        if selecting:
+            value = scores[validation.monitor]
+            sched.step(value)
+            if validation.better(value, st.best_value):
+                st.best_value, st.best_epoch = value, epoch + 1
+                st.best_state = {k: copy.deepcopy(m.state_dict()) for k, m in modules.items()}
+            msg = f" val {validation.monitor} {value:.5f} (best {st.best_value:.5f} @ {st.best_epoch})"
+        else:
+            sched.step(mean)
+            st.best_epoch = epoch + 1
+            st.best_state = None
+        st.losses.append(mean)
+        st.curve.append(row)
+        st.epoch = epoch + 1
+        print(f"{stage}: epoch {epoch + 1}/{epochs} loss {mean:.5f} lr {opt.param_groups[0]['lr']:.2e}{msg}", flush=True)
         if resume_path is not None:
-            _save(resume_path, resume_meta or {}, modules, opt, sched, gens, epoch + 1, history)
+            _save(resume_path, resume_meta or {}, modules, opt, sched, gens, st)
+    if st.best_state is not None:
+        for k, m in modules.items():
+            m.load_state_dict(st.best_state[k])
     for m in modules.values():
         m.eval()
-    return history
+    for r in st.curve:
+        r["selected"] = int(r["epoch"] == st.best_epoch)
+    return FitResult(st.losses, st.curve, st.best_epoch)
 
 
-def _save(path, meta, modules, opt, sched, gens, epoch, history) -> None:
+@dataclass
+class _State:
+    epoch: int = 0
+    losses: list = field(default_factory=list)
+    curve: list = field(default_factory=list)
+    best_epoch: int = 0
+    best_value: float | None = None
+    best_state: dict | None = None
+
+
+def _save(path, meta, modules, opt, sched, gens, st: _State) -> None:
     blob = {
         "meta": meta,
-        "epoch": epoch,
-        "history": history,
+        "epoch": st.epoch,
+        "history": st.losses,
+        "curve": st.curve,
+        "best": {"epoch": st.best_epoch, "value": st.best_value, "state": st.best_state},
         "modules": {k: m.state_dict() for k, m in modules.items()},
         "opt": opt.state_dict(),
         "sched": sched.state_dict(),
@@ -108,15 +195,24 @@ def _save(path, meta, modules, opt, sched, gens, epoch, history) -> None:
         torch.save(blob, tmp)
 
 
-def _restore(path, meta, modules, opt, sched, gens) -> tuple[int, list[float]]:
+def _without_cap(meta: dict, section: str | None) -> dict:
+    """``meta`` with ``section``'s epochs/patience removed (what may change between a run and its extension)."""
+    if section is None or not isinstance(meta.get(section), dict):
+        return meta
+    out = dict(meta)
+    out[section] = {k: v for k, v in meta[section].items() if k not in ("epochs", "patience")}
+    return out
+
+
+def _restore(path, meta, modules, opt, sched, gens, extendable: str | None = None) -> _State:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:
         print(f"resume state {path} is unreadable; starting from scratch", flush=True)
-        return 0, []
-    if blob.get("meta") != meta:
-        print(f"resume state {path} was made with another config; starting from scratch", flush=True)
-        return 0, []
+        return _State()
+    if _without_cap(blob.get("meta", {}), extendable) != _without_cap(meta, extendable) or "curve" not in blob:
+        print(f"resume state {path} was made with another config or version; starting from scratch", flush=True)
+        return _State()
     try:
         for k, m in modules.items():
             m.load_state_dict(blob["modules"][k])
@@ -130,7 +226,9 @@ def _restore(path, meta, modules, opt, sched, gens) -> tuple[int, list[float]]:
         g.set_state(state)
     torch.set_rng_state(blob["torch_rng"])
     print(f"resuming from {path} after epoch {blob['epoch']}", flush=True)
-    return int(blob["epoch"]), list(blob["history"])
+    best = blob["best"]
+    return _State(int(blob["epoch"]), list(blob["history"]), list(blob["curve"]), int(best["epoch"]), best["value"],
+                  best["state"])
 
 
 def n_steps_per_epoch(n_items: int, batch_size: int) -> int:

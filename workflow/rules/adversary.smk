@@ -5,9 +5,10 @@ rule train_adversary:
         "models/{ds}/jscc.pt",
     output:
         "models/{ds}/adversary.pt",
+        "reports/{ds}/curves/adversary.csv",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "schedule", "channel", "jscc", "adversary", "eval"),
+        cfg=effective("seed", "data", "schedule", "channel", "jscc", "adversary", "eval", "validation"),
     conda:
         "../envs/diffsem.yaml"
     log:
@@ -31,9 +32,10 @@ rule train_strong:
         "models/{ds}/adversary.pt",
     output:
         "models/{ds}/strong.pt",
+        "reports/{ds}/curves/strong.csv",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "schedule", "channel", "jscc", "adversary", "strong", "eval"),
+        cfg=effective("seed", "data", "schedule", "channel", "jscc", "adversary", "strong", "eval", "validation"),
     conda:
         "../envs/diffsem.yaml"
     log:

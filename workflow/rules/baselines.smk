@@ -4,9 +4,10 @@ rule train_ibal:
         "data/{ds}/split.pt",
     output:
         "models/{ds}/{bsys}.pt",
+        "reports/{ds}/curves/{bsys}.csv",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "baselines"),
+        cfg=effective("seed", "data", "schedule", "channel", "baselines", "validation"),
     conda:
         "../envs/diffsem.yaml"
     log:
@@ -29,9 +30,10 @@ rule attack_baseline:
         attack_inputs,
     output:
         "models/{ds}/attack_{asys}.pt",
+        "reports/{ds}/curves/strong_{asys}.csv",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "schedule", "adversary", "strong", "eval", "baselines"),
+        cfg=effective("seed", "data", "schedule", "adversary", "strong", "eval", "baselines", "validation"),
     conda:
         "../envs/diffsem.yaml"
     log:
@@ -55,6 +57,7 @@ rule evaluate_baseline:
     output:
         csv="reports/{ds}/eval/{esys}.csv",
         samples="reports/{ds}/eval/{esys}_samples.pt",
+        predictions="reports/{ds}/eval/{esys}_predictions.csv.gz",
     params:
         scale=SCALE,
         cfg=effective("seed", "data", "schedule", "channel", "eval", "baselines"),

@@ -6,7 +6,7 @@ from pathlib import Path
 import sys
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # figure names live in the package (no heavy imports)
-from diffsem.figure_names import figure_files  # noqa: E402
+from diffsem.figure_names import CURVES, figure_files  # noqa: E402
 
 SCALE = config["scale"]
 DATASETS = config["datasets"]
@@ -37,8 +37,14 @@ def figures_of(ds):
     return list(figure_files(ds, baselines_of(ds)).values())
 
 
+FINETUNED = ["classifier-ft", "diffsem", "e-diffsem"]  # diffsem.stages.FINETUNED
+
+
 def finetune_unet(wildcards):
-    """The denoiser a receiver is fine-tuned on: unconditional for DiffSem, conditional for E-DiffSem."""
+    """The denoiser a receiver is fine-tuned on: unconditional for DiffSem, conditional for E-DiffSem,
+    none for the classifier-ft control."""
+    if wildcards.system == "classifier-ft":
+        return []
     variant = "uncond" if wildcards.system == "diffsem" else "cond"
     return f"models/{wildcards.ds}/unet_{variant}.pt"
 

@@ -5,9 +5,10 @@ rule train_diffusion:
         "models/{ds}/jscc.pt",
     output:
         "models/{ds}/unet_{variant}.pt",
+        "reports/{ds}/curves/unet_{variant}.csv",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion"),
+        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "validation"),
     conda:
         "../envs/diffsem.yaml"
     log:

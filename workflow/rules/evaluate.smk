@@ -4,16 +4,18 @@ rule evaluate:
         "data/{ds}/split.pt",
         "models/{ds}/jscc.pt",
         expand("models/{{ds}}/unet_{variant}.pt", variant=["uncond", "cond"]),
-        expand("models/{{ds}}/receiver_{system}.pt", system=["diffsem", "e-diffsem"]),
+        expand("models/{{ds}}/receiver_{system}.pt", system=FINETUNED),
         "models/{ds}/adversary.pt",
         "models/{ds}/strong.pt",
+        "models/{ds}/ceiling.pt",
     output:
         csv="reports/{ds}/eval/diffsem.csv",
         samples="reports/{ds}/eval/diffsem_samples.pt",
         noiseless="reports/{ds}/eval/diffsem_noiseless.json",
+        predictions="reports/{ds}/eval/diffsem_predictions.csv.gz",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval"),
+        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval", "validation", "ceiling"),
     conda:
         "../envs/diffsem.yaml"
     log:
@@ -34,10 +36,12 @@ rule collect:
     input:
         "reports/{ds}/eval/diffsem.csv",
         "reports/{ds}/eval/diffsem_noiseless.json",
-        lambda w: expand("reports/{ds}/eval/{esys}.csv", ds=w.ds, esys=baselines_of(w.ds)),
+        lambda w: expand("reports/{ds}/eval/{esys}{ext}", ds=w.ds, esys=baselines_of(w.ds), ext=[".csv", "_predictions.csv.gz"]),
+        "reports/{ds}/eval/diffsem_predictions.csv.gz",
     output:
         csv="reports/{ds}/metrics.csv",
         json="reports/{ds}/metrics.json",
+        comparisons="reports/{ds}/comparisons.csv",
     params:
         scale=SCALE,
         cfg=effective("eval", "baselines"),

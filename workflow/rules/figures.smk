@@ -8,6 +8,7 @@ for _ds in DATASETS:
         input:
             csv=f"reports/{_ds}/metrics.csv",
             samples=expand("reports/{ds}/eval/{s}_samples.pt", ds=_ds, s=["diffsem"] + baselines_of(_ds)),
+            curves=expand("reports/{ds}/curves/{c}.csv", ds=_ds, c=CURVES),
         output:
             expand("reports/{ds}/figures/{fig}.png", ds=_ds, fig=figures_of(_ds)),
         params:

@@ -1,14 +1,16 @@
 rule finetune:
-    """Alg. 2: receiver classifier fine-tuned over a range of T' on the denoiser's output."""
+    """Alg. 2: receiver classifier fine-tuned over a range of T' on the denoiser's output (classifier-ft:
+    the control, the same fine-tune on [z_hat, z_hat, t] without a denoiser)."""
     input:
         "data/{ds}/split.pt",
         "models/{ds}/jscc.pt",
         finetune_unet,
     output:
         "models/{ds}/receiver_{system}.pt",
+        "reports/{ds}/curves/finetune_{system}.csv",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune"),
+        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "validation"),
     conda:
         "../envs/diffsem.yaml"
     log:

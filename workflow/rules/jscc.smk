@@ -4,9 +4,10 @@ rule train_jscc:
         "data/{ds}/split.pt",
     output:
         "models/{ds}/jscc.pt",
+        "reports/{ds}/curves/jscc.csv",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "schedule", "channel", "jscc"),
+        cfg=effective("seed", "data", "schedule", "channel", "jscc", "validation"),
     conda:
         "../envs/diffsem.yaml"
     log:

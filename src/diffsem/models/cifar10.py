@@ -68,6 +68,17 @@ class Cifar10ReceiverClassifier(nn.Module):
         t_col = t_frac.reshape(b, 1, 1, 1).expand(b, 2 * c, h, 1)
         return self.net(torch.cat([torch.cat([z_hat, f_hat], dim=1), t_col], dim=3))
 
+    @torch.no_grad()
+    def fold_fhat_into_zhat(self) -> None:
+        """As the MNIST classifier's (docs/decisions.md §20), on the first convolution's input
+        channels: the f_hat channels' kernels (their t column included) are added to the z_hat
+        channels' and zeroed.  With f_hat = z_hat both channel groups carry the same values at every
+        position, the t column too, so the function on stage 1's input is unchanged."""
+        w = self.net[0].weight
+        c = w.shape[1] // 2
+        w[:, :c] += w[:, c:]
+        w[:, c:] = 0
+
 
 class Cifar10StrongClassifier(nn.Module):
     """Strong classifier (Table II): 64x32x32 -> 256x16x16 -> Residual 512x8x8 -> pool 512x2x2 ->

@@ -29,9 +29,21 @@ class MnistReceiverClassifier(nn.Module):
         d = 2 * k + 1
         self.net = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, n_classes))
 
+        self.k = k
+
     def forward(self, z_hat: torch.Tensor, f_hat: torch.Tensor, t_frac: torch.Tensor) -> torch.Tensor:
         b = z_hat.shape[0]
         return self.net(torch.cat([z_hat.reshape(b, -1), f_hat.reshape(b, -1), t_frac.reshape(b, 1)], dim=1))
+
+    @torch.no_grad()
+    def fold_fhat_into_zhat(self) -> None:
+        """W_z <- W_z + W_f, W_f <- 0 on the first Linear (docs/decisions.md §20): the same function on
+        stage 1's [z, z, t] input, and an output that no longer depends on f_hat, so Alg. 2 starts
+        exactly at the bypass classifier and f_hat's weights start from zero, not from a random
+        projection that stage 1 (whose two slots always saw the same values) could never train."""
+        w = self.net[0].weight
+        w[:, : self.k] += w[:, self.k : 2 * self.k]
+        w[:, self.k : 2 * self.k] = 0
 
 
 class MnistStrongClassifier(nn.Module):

@@ -1,0 +1,88 @@
+"""Stage 1 (Phi + Theta, Alg. 1 lines 3-7) under one recipe, scored on the validation slice.
+
+    python scripts/jscc_recipe_probe.py --t-range 0,500 --epochs 30 [--encoder table1|global] [--per-batch]
+
+Prints the best-validation epoch's bypass accuracy at T' = 0 / 150 / 300 / 350 (15 dB).  It answers the
+question of docs/decisions.md §21: what holds the Table I encoder below what the channel allows?
+``--encoder global`` swaps Table I's last 3x3 convolution (each of the 64 features sees a 15x15 patch)
+for a Linear layer over the whole 32x8x8 map (a diagnostic, not a pipeline option).  Selection on the
+validation slice of data/<ds>/split.pt (made by `diffsem data`); the test set is sealed.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from diffsem.config import ConfigError, load_config
+from diffsem.data import DataError, load_split, to_float
+from diffsem.models import get_spec
+from diffsem.pipeline import Link
+from diffsem.stages import Paths, schedule_of
+from diffsem.training import Validation, fit, make_optimizer
+from diffsem.validation import receiver_accuracy
+
+
+def global_head(enc: nn.Module) -> nn.Module:
+    """Table I's encoder with its last conv replaced by a Linear over the whole feature map."""
+    enc.net = nn.Sequential(*list(enc.net)[:4], nn.Flatten(), nn.Linear(32 * 64, 64), nn.Unflatten(1, (1, 8, 8)),
+                            nn.LayerNorm([1, 8, 8]))
+    return enc
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--scale", default="cpu")
+    ap.add_argument("--root", default=".")
+    ap.add_argument("--t-range", default="0,500", help="T' drawn uniformly from this closed range")
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--encoder", choices=["table1", "global"], default="table1")
+    ap.add_argument("--per-batch", action="store_true", help="one T' per batch instead of one per sample")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    try:
+        cfg = load_config(args.params, args.scale, "mnist")
+        split = load_split(Paths(Path(args.root), "mnist").split)
+        lo, hi = (int(v) for v in args.t_range.split(","))
+        if not 0 <= lo <= hi <= cfg.schedule.T:
+            raise ValueError(f"--t-range must be two steps 0 <= lo <= hi <= {cfg.schedule.T}, got {args.t_range!r}")
+    except (ConfigError, DataError, ValueError) as exc:
+        sys.exit(f"jscc_recipe_probe: {str(exc).splitlines()[0]}")
+    spec, sched, snr = get_spec("mnist"), schedule_of(cfg), cfg.channel.train_snr_db
+    torch.manual_seed(args.seed)
+    enc, clf = spec.encoder(), spec.classifier()
+    if args.encoder == "global":
+        enc = global_head(enc)
+    link = Link(enc, sched)
+    g, gd = torch.Generator().manual_seed(args.seed), torch.Generator().manual_seed(args.seed + 1)
+
+    def step(idx):
+        x, y = to_float(split.tr_x[idx]), split.tr_y[idx]
+        n = 1 if args.per_batch else x.shape[0]
+        t = torch.randint(lo, hi + 1, (n,), generator=gd).expand(x.shape[0])
+        z, tt = link.theta_view(link.channel(link.transmit_each(link.features(x), t, snr, gd), snr, gd), t, snr)
+        return F.cross_entropy(clf(z, z, tt), y)
+
+    n_val = min(split.val_y.shape[0], cfg.validation.max_images or split.val_y.shape[0])
+
+    def score():
+        def bypass(z, tt):
+            return clf(z, z, tt)
+        return receiver_accuracy(link, bypass, split.val_x[:n_val], split.val_y[:n_val], (0, 150, 300, 350), snr, "cpu")
+
+    opt, lrs = make_optimizer(list(enc.parameters()) + list(clf.parameters()), args.lr, mode="max")
+    res = fit("probe", {"encoder": enc, "classifier": clf}, opt, lrs, args.epochs, split.tr_x.shape[0], args.batch, g,
+              step, validation=Validation(score, "acc_mean", "max", 6))
+    best = next(r for r in res.curve if r["selected"])
+    print(f"| {args.encoder} | {'batch' if args.per_batch else 'sample'} | [{lo}, {hi}] | {args.lr:g} | {args.batch} | "
+          f"{best['epoch']}/{len(res.curve)} | " + " / ".join(f"{best[f'val_acc_t{t}']:.3f}" for t in (0, 150, 300, 350)) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""U-Net width study on the validation slice (docs/decisions.md §24): how well does each trained
+denoiser estimate f0, per t band, against the linear MMSE (Wiener) estimate?
+
+    python scripts/unet_width_study.py --unet models/mnist/unet_uncond.pt --unet /other/root/models/mnist/unet_uncond.pt
+
+For every validation feature f0 (the pipeline's encoder, models/<ds>/jscc.pt) and a fixed draw of
+(t, eps), x_t = sqrt(abar_t) f0 + sqrt(1 - abar_t) eps (Eq. 11).  Each U-Net's one-shot estimate
+f0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t) (one DDIM step, Eq. 16) is scored by its
+per-element MSE to f0; so is the Wiener estimate mu + sqrt(abar) S (abar S + (1 - abar) I)^-1
+(x_t - sqrt(abar) mu), with mean mu and covariance S of the training features.  A U-Net that does not
+beat Wiener in a band has learned nothing beyond second-order statistics there.  Prints a markdown
+table (rows: t bands; columns: each U-Net, Wiener, and the plain rescaled x_t).
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from diffsem.config import ConfigError, load_config
+from diffsem.data import DataError, load_split
+from diffsem.io import CheckpointError, load_checkpoint
+from diffsem.stages import Paths, build_unet, encode_all, load_jscc, schedule_of
+from diffsem.validation import VAL_SEED, eps_bands
+
+
+def wiener(f_train: torch.Tensor, x_t: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """Per-sample linear MMSE estimate of f0 from x_t (each sample its own abar)."""
+    f = f_train.flatten(1).double()
+    mu, cov = f.mean(0), torch.cov(f.T)
+    k = f.shape[1]
+    out = torch.empty_like(x_t.flatten(1), dtype=torch.float64)
+    for a in ab.unique():
+        m = ab == a
+        a = float(a)
+        gain = a**0.5 * cov @ torch.linalg.inv(a * cov + (1 - a) * torch.eye(k, dtype=torch.float64))
+        out[m] = mu + (x_t.flatten(1)[m].double() - a**0.5 * mu) @ gain.T
+    return out.view_as(x_t).float()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--scale", default="cpu")
+    ap.add_argument("--dataset", default="mnist")
+    ap.add_argument("--root", default=".")
+    ap.add_argument("--unet", action="append", required=True, help="a U-Net checkpoint (repeat for several)")
+    ap.add_argument("--bands", type=int, default=5)
+    args = ap.parse_args()
+    try:
+        cfg = load_config(args.params, args.scale, args.dataset)
+        paths = Paths(Path(args.root), args.dataset)
+        split = load_split(paths.split)
+        enc, _ = load_jscc(paths, cfg, "cpu")
+        nets = {}
+        for p in args.unet:
+            state = load_checkpoint(p, Path(p).stem)  # kind = file stem (unet_uncond / unet_cond)
+            arch = torch.load(p, map_location="cpu", weights_only=True)["meta"]["arch"]
+            net = build_unet(arch)
+            net.load_state_dict(state["model"])
+            epochs = torch.load(p, map_location="cpu", weights_only=True)["meta"]["config"]["diffusion"]["epochs"]
+            nets[f"n_feat {arch['n_feat']} (≤{epochs} ep., {Path(p).stem})"] = (net.eval(), arch["n_classes"] > 0)
+    except (ConfigError, DataError, CheckpointError, ValueError, KeyError) as exc:
+        sys.exit(f"unet_width_study: {str(exc).splitlines()[0]}")
+    sched, T = schedule_of(cfg), cfg.schedule.T
+    with torch.no_grad():
+        f_tr = encode_all(enc, split.tr_x, "cpu")
+        f0 = encode_all(enc, split.val_x, "cpu")
+    g = torch.Generator().manual_seed(VAL_SEED)
+    t = torch.randint(1, T + 1, (f0.shape[0],), generator=g)
+    eps = torch.randn(f0.shape, generator=g)
+    ab = sched.alpha_bar.float()[t].view(-1, 1, 1, 1)
+    x_t = ab.sqrt() * f0 + (1 - ab).sqrt() * eps
+    est = {}
+    with torch.no_grad():
+        for name, (net, cond) in nets.items():
+            outs = []
+            for i in range(0, f0.shape[0], 512):
+                sl = slice(i, i + 512)
+                ctx = torch.nn.functional.one_hot(split.val_y[sl], net_classes(net)).float() if cond else None
+                e = net(x_t[sl], t[sl]) if ctx is None else net(x_t[sl], t[sl], ctx)
+                outs.append((x_t[sl] - (1 - ab[sl]).sqrt() * e) / ab[sl].sqrt())
+            est[name] = torch.cat(outs)
+    est["Wiener (linear MMSE)"] = wiener(f_tr, x_t, ab.flatten())
+    est["x_t / sqrt(abar) (no denoising)"] = x_t / ab.sqrt()
+    err = {k: (v - f0).pow(2).flatten(1).mean(1) for k, v in est.items()}
+    names = list(est)
+    print("| t band | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
+    for lo, hi in eps_bands(T, args.bands):
+        m = (t >= lo) & (t <= hi)
+        print(f"| {lo}–{hi} | " + " | ".join(f"{float(err[k][m].mean()):.4f}" for k in names) + " |")
+    print("| all | " + " | ".join(f"{float(err[k].mean()):.4f}" for k in names) + " |")
+
+
+def net_classes(net) -> int:
+    return net.n_classes
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Paired statistics for systems scored on the same images (docs/decisions.md §22).
+
+Two receivers evaluated on the same test images (and, for DiffSem's four receivers, the same channel
+draw) are compared per image: exact McNemar on the discordant pairs (scipy's binomial test), with a
+paired bootstrap interval for the accuracy difference.  Many comparisons over the grid are corrected
+with Holm's step-down method.  Across training seeds, a mean gets a Student-t 95 % interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+# the paper's claims as (A, B) pairs of per-sample prediction columns: "is A more accurate than B?"
+# "<system>" is a receiver; "<system>:attacker" is the strong classifier on that system's attacker output
+CLAIM_PAIRS = (
+    ("diffsem", "classifier"),
+    ("e-diffsem", "classifier"),
+    ("e-diffsem", "diffsem"),
+    ("classifier-ft", "classifier"),
+    ("diffsem", "classifier-ft"),
+    ("e-diffsem", "classifier-ft"),
+    ("classifier", "diffsem:attacker"),
+    ("e-diffsem", "diffsem:attacker"),
+    ("ceiling", "classifier"),
+    ("ceiling", "e-diffsem"),
+    ("e-diffsem", "ibal"),
+    ("e-diffsem", "ibal-d"),
+)
+
+
+@dataclass(frozen=True)
+class McNemar:
+    n: int
+    a_only: int  # A right, B wrong
+    b_only: int  # B right, A wrong
+    p: float  # two-sided exact p-value
+
+    @property
+    def diff(self) -> float:
+        return (self.a_only - self.b_only) / self.n if self.n else math.nan
+
+
+def mcnemar_exact(a_correct: np.ndarray, b_correct: np.ndarray) -> McNemar:
+    """Exact (binomial) McNemar test of equal accuracy for paired 0/1 outcomes."""
+    a, b = np.asarray(a_correct, bool), np.asarray(b_correct, bool)
+    if a.shape != b.shape:
+        raise ValueError(f"paired outcomes need the same shape, got {a.shape} and {b.shape}")
+    a_only, b_only = int((a & ~b).sum()), int((b & ~a).sum())
+    k = a_only + b_only
+    p = 1.0 if k == 0 else float(stats.binomtest(a_only, k, 0.5).pvalue)
+    return McNemar(int(a.size), a_only, b_only, p)
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error control), in the input order."""
+    p = np.asarray(pvalues, float)
+    order = np.argsort(p)
+    m = p.size
+    adj = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adj[i] = running
+    return adj
+
+
+def paired_bootstrap_ci(a_correct, b_correct, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile interval of acc(A) - acc(B), resampling images (pairs kept together)."""
+    d = np.asarray(a_correct, float) - np.asarray(b_correct, float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, d.size, size=(n_boot, d.size))
+    boots = d[idx].mean(axis=1)
+    lo, hi = np.quantile(boots, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def seed_ci(values, level: float = 0.95) -> tuple[float, float, int]:
+    """(mean, half-width of the Student-t interval, number of seeds); half-width NaN with one seed."""
+    v = np.asarray(values, float)
+    n = v.size
+    if n < 2:
+        return float(v.mean()) if n else math.nan, math.nan, n
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n)
+    return float(v.mean()), float(half), n
+
+
+def correctness_table(pred: pd.DataFrame) -> pd.DataFrame:
+    """Per-sample predictions (evaluate.PRED_COLUMNS) -> one 0/1 column per receiver and attacker,
+    indexed by (t, snr_db, seed, index)."""
+    p = pred.assign(key=np.where(pred.role == "receiver", pred.system, pred.system + ":attacker"),
+                    correct=(pred.pred == pred.label).astype(np.int8))
+    return p.pivot_table(index=["t", "snr_db", "seed", "index"], columns="key", values="correct", aggfunc="first")
+
+
+def compare(pred: pd.DataFrame, pairs=CLAIM_PAIRS, n_boot: int = 1000) -> pd.DataFrame:
+    """Every pair at every (t, snr, seed) point where both were scored on the same images: accuracies,
+    McNemar counts and p, a paired bootstrap 95 % interval of the difference, and Holm-adjusted p over
+    the whole table (one family)."""
+    wide = correctness_table(pred)
+    rows = []
+    for (t, snr, seed), g in wide.groupby(level=["t", "snr_db", "seed"]):
+        for a, b in pairs:
+            if a not in g or b not in g:
+                continue
+            both = g[[a, b]].dropna()
+            if both.empty:
+                continue
+            m = mcnemar_exact(both[a].to_numpy(), both[b].to_numpy())
+            lo, hi = paired_bootstrap_ci(both[a].to_numpy(), both[b].to_numpy(), n_boot, seed=int(t) * 7 + int(seed))
+            rows.append({"t": int(t), "snr_db": float(snr), "seed": int(seed), "a": a, "b": b, "n": m.n,
+                         "acc_a": float(both[a].mean()), "acc_b": float(both[b].mean()), "diff": m.diff,
+                         "ci_lo": lo, "ci_hi": hi, "a_only": m.a_only, "b_only": m.b_only, "p": m.p})
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df["p_holm"] = holm(df.p.to_numpy())
+    return df
+
+
+def verdict(diff: float, p_holm: float, alpha: float = 0.05) -> str:
+    """'A > B', 'A < B' (significant after Holm) or 'inconclusive'."""
+    if math.isnan(p_holm) or p_holm >= alpha:
+        return "inconclusive"
+    return "A > B" if diff > 0 else "A < B"

@@ -1,0 +1,68 @@
+"""Paired statistics (diffsem.stats) against closed forms and small hand-made cases."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from diffsem.stats import compare, holm, mcnemar_exact, paired_bootstrap_ci, seed_ci, verdict
+
+
+def test_mcnemar_exact_matches_the_binomial_closed_form():
+    a = np.array([1] * 10 + [0] * 2 + [1] * 30 + [0] * 8, bool)
+    b = np.array([0] * 10 + [1] * 2 + [1] * 30 + [0] * 8, bool)
+    m = mcnemar_exact(a, b)
+    assert (m.n, m.a_only, m.b_only) == (50, 10, 2)
+    # two-sided exact p for 2 successes in 12 fair trials: 2 * P(X <= 2)
+    want = 2 * sum(math.comb(12, k) for k in range(3)) / 2**12
+    assert m.p == pytest.approx(want)
+    assert m.diff == pytest.approx(8 / 50)
+    assert mcnemar_exact(a, a).p == 1.0  # no discordant pairs
+    with pytest.raises(ValueError, match="same shape"):
+        mcnemar_exact(a, b[:-1])
+
+
+def test_holm_step_down():
+    p = [0.01, 0.04, 0.03, 0.005]
+    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 with running max: 0.02, 0.03, 0.06, 0.06
+    assert holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert (holm([0.5, 0.9]) <= 1).all()
+
+
+def test_bootstrap_interval_covers_the_difference_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    a = rng.random(2000) < 0.8
+    b = rng.random(2000) < 0.7
+    lo, hi = paired_bootstrap_ci(a, b, n_boot=500)
+    assert lo < a.mean() - b.mean() < hi and lo > 0
+    lo_s, hi_s = paired_bootstrap_ci(a[:200], b[:200], n_boot=500)
+    assert hi_s - lo_s > hi - lo
+
+
+def test_seed_ci_is_student_t():
+    m, half, n = seed_ci([0.80, 0.82, 0.84])
+    assert (m, n) == (pytest.approx(0.82), 3)
+    assert half == pytest.approx(sps.t.ppf(0.975, 2) * 0.02 / math.sqrt(3))
+    assert math.isnan(seed_ci([0.8])[1])
+
+
+def test_compare_pairs_receivers_and_attacker_on_the_same_images():
+    rows = []
+    y = np.arange(40) % 10
+    for i, label in enumerate(y):
+        for system, pred in (("classifier", label if i < 30 else -1), ("diffsem", label if i < 38 else -1)):
+            rows.append(dict(dataset="mnist", system=system, role="receiver", t=300, snr_db=15.0, seed=0, index=i,
+                             label=label, pred=pred))
+        rows.append(dict(dataset="mnist", system="diffsem", role="attacker", t=300, snr_db=15.0, seed=0, index=i,
+                         label=label, pred=label if i < 10 else -1))
+    df = compare(pd.DataFrame(rows), n_boot=200)
+    got = df.set_index(["a", "b"])
+    r = got.loc[("diffsem", "classifier")]
+    assert (r.n, r.a_only, r.b_only) == (40, 8, 0) and r.acc_a == pytest.approx(0.95) and r.acc_b == pytest.approx(0.75)
+    att = got.loc[("classifier", "diffsem:attacker")]
+    assert att.acc_b == pytest.approx(0.25) and att.p < 0.01
+    assert (df.p_holm >= df.p).all()
+    assert ("e-diffsem", "classifier") not in got.index  # absent systems are skipped
+    assert verdict(r["diff"], r.p_holm) == "A > B" and verdict(0.01, 0.2) == "inconclusive"

@@ -1,0 +1,49 @@
+"""fit() with a Validation: the selected epoch's weights are restored, early stopping, the curve."""
+
+import torch
+
+from diffsem.training import Validation, fit, make_optimizer
+
+
+def _setup():
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 1)
+    x, y = torch.randn(64, 3), torch.randn(64, 1)
+    opt, sched = make_optimizer(net.parameters(), 1e-2, mode="max")
+    step = lambda idx: torch.nn.functional.mse_loss(net(x[idx]), y[idx])  # noqa: E731
+    return net, opt, sched, step
+
+
+def test_best_epoch_restored_and_early_stop():
+    net, opt, sched, step = _setup()
+    scores = iter([0.1, 0.5, 0.4, 0.3, 0.2, 0.9])
+    snapshots = []
+
+    def score():
+        snapshots.append({k: v.clone() for k, v in net.state_dict().items()})
+        return {"acc": next(scores)}
+
+    res = fit("t", {"m": net}, opt, sched, 6, 64, 16, torch.Generator().manual_seed(0), step,
+              validation=Validation(score, "acc", "max", patience=2))
+    # epochs 3 and 4 do not beat epoch 2, so training stops before epoch 5 (the 0.9 is never seen)
+    assert res.best_epoch == 2 and len(res.curve) == 4 and len(res.losses) == 4
+    assert [r["selected"] for r in res.curve] == [0, 1, 0, 0]
+    assert [r["val_acc"] for r in res.curve] == [0.1, 0.5, 0.4, 0.3]
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, snapshots[1][k])  # the modules end at epoch 2's weights
+
+
+def test_record_only_validation_keeps_the_last_epoch():
+    net, opt, sched, step = _setup()
+    scores = iter([0.5, 0.1, 0.2])
+    res = fit("t", {"m": net}, opt, sched, 3, 64, 16, torch.Generator().manual_seed(0), step,
+              validation=Validation(lambda: {"acc": next(scores)}, "acc", select=False))
+    assert res.best_epoch == 3 and [r["val_acc"] for r in res.curve] == [0.5, 0.1, 0.2]
+
+
+def test_minimising_a_validation_loss():
+    net, opt, sched, step = _setup()
+    scores = iter([3.0, 2.0, 2.5])
+    res = fit("t", {"m": net}, opt, sched, 3, 64, 16, torch.Generator().manual_seed(0), step,
+              validation=Validation(lambda: {"mse": next(scores)}, "mse", "min"))
+    assert res.best_epoch == 2
