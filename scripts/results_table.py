@@ -139,7 +139,7 @@ def claims(root: Path, ds: str, main_: pd.DataFrame, snr: float) -> None:
 
 def seeds_table(main_: pd.DataFrame) -> None:
     if main_.seed.nunique() < 2:
-        print(f"Training seeds in this run: {sorted(main_.seed.unique())} (one seed: no across-seed interval).\n")
+        print(f"Training seeds in this run: {sorted(int(v) for v in main_.seed.unique())} (one seed: no across-seed interval).\n")
         return
     print("### Across training seeds (mean ± 95 % Student-t half-width)\n")
     print("| t | system | receiver acc | attacker acc | seeds |\n|---|---|---|---|---|")

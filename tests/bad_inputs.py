@@ -95,6 +95,13 @@ def _arch_ckpt(root, mirror):
     save_checkpoint(root / "models/mnist/unet_uncond.pt", {"model": UNet(1, 32, 0).state_dict()}, "unet_uncond", arch, {})
 
 
+def _old_split(root, mirror):
+    """A split.pt written by the first version (no validation slices)."""
+    (root / "data/mnist").mkdir(parents=True, exist_ok=True)
+    torch.save({k: torch.zeros(1) for k in ("tr_x", "tr_y", "adv_x", "adv_y", "test_x", "test_y", "eval_idx")},
+               root / "data/mnist/split.pt")
+
+
 def _truncate_mnist(root, mirror):
     p = root / "mirror/MNIST/raw/train-labels-idx1-ubyte"
     p.write_bytes(p.read_bytes()[:-10])
@@ -147,6 +154,12 @@ CASES = [
     Case("negative items per epoch", ["check-config"], "'adversary.items_per_epoch' = -1", {"adversary.items_per_epoch": -1}),
     Case("DDIM step cap below 1 in a search", ["receiver-search", "--steps", "4,0"], "--steps needs integers >= 1"),
     Case("IBAL sweep weight not a number", ["ibal-sweep", "--lambdas", "0.1,lots"], "--lambdas must be comma-separated numbers"),
+    Case("validation share above one half", ["check-config"], "'data.val_fraction' = 0.7", {"data.val_fraction": 0.7}),
+    Case("validation T' > T", ["check-config"], "'validation.t_values[1]' = 900 is invalid: T' must be <= schedule.T",
+         {"validation.t_values": [0, 900]}),
+    Case("negative guidance weight", ["check-config"], "'sampler.guidance_w' = -1", {"sampler.guidance_w": -1}),
+    Case("guidance weight not a number", ["guidance-search", "--weights", "0,lots"], "--weights must be comma-separated numbers"),
+    Case("split from the first version (no validation slices)", ["train-jscc"], "from an older version", prepare=_old_split),
 ]
 
 

@@ -47,3 +47,34 @@ def test_minimising_a_validation_loss():
     res = fit("t", {"m": net}, opt, sched, 3, 64, 16, torch.Generator().manual_seed(0), step,
               validation=Validation(lambda: {"mse": next(scores)}, "mse", "min"))
     assert res.best_epoch == 2
+
+
+def test_a_larger_epoch_cap_continues_the_saved_state(tmp_path):
+    """fit(extendable=section): raising that section's epochs continues the resume state, and the
+    result equals an uninterrupted run with the larger cap (weights and curve)."""
+
+    def run(epochs, path, meta_epochs):
+        net, opt, sched, step = _setup()
+        scores = iter([0.1, 0.2, 0.3, 0.25, 0.35])
+        res = fit("t", {"m": net}, opt, sched, epochs, 64, 16, torch.Generator().manual_seed(0), step, path,
+                  {"stage": {"epochs": meta_epochs, "lr": 1e-2}, "upstream": 1},
+                  validation=Validation(lambda: {"acc": next(scores)}, "acc", "max"), extendable="stage")
+        return net, res
+
+    full, res_full = run(5, tmp_path / "full.pt", 5)
+    run(3, tmp_path / "ext.pt", 3)
+    net, opt, sched, step = _setup()
+    scores = iter([0.25, 0.35])  # only epochs 4 and 5 are scored again
+    res = fit("t", {"m": net}, opt, sched, 5, 64, 16, torch.Generator().manual_seed(0), step, tmp_path / "ext.pt",
+              {"stage": {"epochs": 5, "lr": 1e-2}, "upstream": 1},
+              validation=Validation(lambda: {"acc": next(scores)}, "acc", "max"), extendable="stage")
+    assert [r["val_acc"] for r in res.curve] == [r["val_acc"] for r in res_full.curve] and res.best_epoch == 5
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, full.state_dict()[k])
+    # any other change (here: upstream) starts afresh
+    net, opt, sched, step = _setup()
+    scores = iter([0.5] * 5)
+    res = fit("t", {"m": net}, opt, sched, 5, 64, 16, torch.Generator().manual_seed(0), step, tmp_path / "ext.pt",
+              {"stage": {"epochs": 5, "lr": 1e-2}, "upstream": 2},
+              validation=Validation(lambda: {"acc": next(scores)}, "acc", "max"), extendable="stage")
+    assert len(res.curve) == 5 and res.curve[0]["val_acc"] == 0.5

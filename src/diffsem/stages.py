@@ -170,16 +170,21 @@ def load_receiver(paths: Paths, cfg: Config, system: str, device):
     return clf.to(device).eval()
 
 
+def per_point_models(states: dict, build, path: Path, device) -> dict[tuple[int, float], torch.nn.Module]:
+    """{point_key: state_dict} of a per-grid-point checkpoint -> {(t, snr): module in eval mode}."""
+    out = {}
+    for key, sd in states.items():
+        t, snr = key.split("@")
+        net = build()
+        load_module_state(net, sd, path)
+        out[(int(t), float(snr))] = net.to(device).eval()
+    return out
+
+
 def load_adversaries(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
     spec = get_spec(paths.dataset)
     state = load_checkpoint(paths.adversary, "adversary", {"dataset": paths.dataset}, adversary_config(cfg, paths.dataset))
-    out = {}
-    for key, sd in state["models"].items():
-        t, snr = key.split("@")
-        net = spec.adversary()
-        load_module_state(net, sd, paths.adversary)
-        out[(int(t), float(snr))] = net.to(device).eval()
-    return out
+    return per_point_models(state["models"], spec.adversary, paths.adversary, device)
 
 
 def load_ceiling(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
@@ -187,13 +192,8 @@ def load_ceiling(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], t
 
     spec = get_spec(paths.dataset)
     state = load_checkpoint(paths.ceiling, "ceiling", {"dataset": paths.dataset}, ceiling_config(cfg, paths.dataset))
-    out = {}
-    for key, sd in state["models"].items():
-        t, snr = key.split("@")
-        net = FeatureMLP(spec.k, int(state["hidden"]), spec.n_classes)
-        load_module_state(net, sd, paths.ceiling)
-        out[(int(t), float(snr))] = net.to(device).eval()
-    return out
+    return per_point_models(state["models"], lambda: FeatureMLP(spec.k, int(state["hidden"]), spec.n_classes),
+                            paths.ceiling, device)
 
 
 def load_strong(paths: Paths, cfg: Config, device):
