@@ -1,6 +1,8 @@
 # The README's two commands are `make run` (set-up + main job) and `make test` (set-up + tests).
 PY ?= python3
 SCALE ?= cpu
+# threads per job: MNIST's small networks run faster as parallel one-thread jobs (docs/results.md)
+THREADS ?= 1
 
 .PHONY: setup run test smoke lint bench
 
@@ -9,7 +11,7 @@ setup:  ## install the package, the pinned torch pair and the pipeline tools
 	$(PY) -m pip install -q -e ".[dev,pipeline]"
 
 run: setup  ## the whole DAG at the scale that finishes on a 2-core CPU machine (about an hour)
-	snakemake --cores all --config scale=$(SCALE)
+	snakemake --cores all --max-threads $(THREADS) --config scale=$(SCALE)
 
 test: setup  ## unit tests + a smoke run of the whole DAG
 	$(PY) -m pytest -q
