@@ -78,7 +78,7 @@ def main() -> None:
             outs = []
             for i in range(0, f0.shape[0], 512):
                 sl = slice(i, i + 512)
-                ctx = torch.nn.functional.one_hot(split.val_y[sl], net_classes(net)).float() if cond else None
+                ctx = torch.nn.functional.one_hot(split.val_y[sl], net.n_classes).float() if cond else None
                 e = net(x_t[sl], t[sl]) if ctx is None else net(x_t[sl], t[sl], ctx)
                 outs.append((x_t[sl] - (1 - ab[sl]).sqrt() * e) / ab[sl].sqrt())
             est[name] = torch.cat(outs)
@@ -91,10 +91,6 @@ def main() -> None:
         m = (t >= lo) & (t <= hi)
         print(f"| {lo}–{hi} | " + " | ".join(f"{float(err[k][m].mean()):.4f}" for k in names) + " |")
     print("| all | " + " | ".join(f"{float(err[k].mean()):.4f}" for k in names) + " |")
-
-
-def net_classes(net) -> int:
-    return net.n_classes
 
 
 if __name__ == "__main__":
