@@ -1,11 +1,15 @@
 # DiffSem pipeline.  Full reproduction:  snakemake --cores all   (scale from params.yaml)
 # Another scale:                          snakemake --cores all --config scale=smoke
+# Three training seeds:                   snakemake --cores all --config 'seeds=[0,1,2]'
 # SLURM:                                  snakemake --profile workflow/profiles/slurm
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
 
 configfile: "params.yaml"
+
+# `--config seeds=[0,1,2]` arrives as strings; the schema then checks the integers
+config["seeds"] = [int(v) if isinstance(v, str) and v.isdigit() else v for v in config.get("seeds", [])]
 
 validate(config, "workflow/schemas/params.schema.yaml")
 
@@ -15,6 +19,7 @@ include: "workflow/rules/common.smk"
 # Only validated values reach a shell: `scale` is an enum in the schema, the wildcards are pinned here.
 wildcard_constraints:
     ds="|".join(DATASETS),
+    seed=r"\d+",
     variant="uncond|cond",
     system="classifier-ft|diffsem|e-diffsem",
     bsys="ibal|ibal-d",
@@ -35,8 +40,7 @@ include: "workflow/rules/figures.smk"
 
 rule all:
     input:
-        expand("reports/{ds}/metrics.csv", ds=config["datasets"]),
-        expand("reports/{ds}/metrics.json", ds=config["datasets"]),
-        [f"reports/{ds}/figures/{fig}.png" for ds in DATASETS for fig in figures_of(ds)],
-        expand("reports/{ds}/comparisons.csv", ds=config["datasets"]),
+        expand("reports/{ds}/seed{seed}/{out}", ds=DATASETS, seed=SEEDS, out=["metrics.csv", "metrics.json", "comparisons.csv"]),
+        [f"reports/{ds}/seed{seed}/figures/{fig}.png" for ds in DATASETS for seed in SEEDS for fig in figures_of(ds)],
+        expand("reports/seeds/{ds}.csv", ds=DATASETS),
     default_target: True

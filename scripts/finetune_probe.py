@@ -12,35 +12,31 @@ import argparse
 import dataclasses
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-from diffsem.config import ConfigError, load_config
+from diffsem.cli import add_run_arguments, run_of
+from diffsem.config import ConfigError
 from diffsem.data import DataError
 from diffsem.io import CheckpointError
-from diffsem.stages import FINETUNED, Paths, finetune_receiver
+from diffsem.stages import FINETUNED, finetune_receiver
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--scale", default="cpu")
-    ap.add_argument("--dataset", default="mnist")
-    ap.add_argument("--root", default=".")
+    add_run_arguments(ap)
     ap.add_argument("--system", default="diffsem", choices=FINETUNED)
     ap.add_argument("--lrs", default="1e-4,1e-3")
     ap.add_argument("--banks", default="2048")
     args = ap.parse_args()
     try:
-        cfg = load_config(args.params, args.scale, args.dataset)
+        cfg, paths = run_of(args)
         lrs = [float(v) for v in args.lrs.split(",")]
         banks = [int(v) for v in args.banks.split(",")]
         if min(lrs) <= 0 or min(banks) < 1:
             raise ValueError("--lrs must be > 0 and --banks >= 1")
     except (ConfigError, ValueError) as exc:
         sys.exit(f"finetune_probe: {str(exc).splitlines()[0]}")
-    paths = Paths(Path(args.root), args.dataset)
     ts = cfg.validation.t_values
     print(f"| system | lr | bank per T' | epochs run | best epoch | " + " | ".join(f"val acc t={t}" for t in ts) + " | mean | s |")
     print("|---|---|---|---|---|" + "---|" * (len(ts) + 2))

@@ -8,17 +8,17 @@ bypass accuracy on 1,000 random validation images (the slice data/<ds>/split.pt 
 
 import argparse
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from diffsem.config import ConfigError, load_config
+from diffsem.cli import add_run_arguments, run_of
+from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split, to_float
 from diffsem.models import get_spec
 from diffsem.pipeline import Link
-from diffsem.stages import Paths, schedule_of
+from diffsem.stages import schedule_of
 
 
 def probe(cfg, split, lr: float, steps: int, batch: int, window: int, seed: int = 0) -> tuple[list[float], float]:
@@ -51,18 +51,15 @@ def probe(cfg, split, lr: float, steps: int, batch: int, window: int, seed: int 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default="cifar10")
-    ap.add_argument("--scale", default="cpu")
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--root", default=".")
+    add_run_arguments(ap, dataset="cifar10")
     ap.add_argument("--lrs", default="1e-3,3e-4")
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--window", type=int, default=25)
     args = ap.parse_args()
     try:
-        cfg = load_config(args.params, args.scale, args.dataset)
-        split = load_split(Paths(Path(args.root), args.dataset).split)
+        cfg, paths = run_of(args)
+        split = load_split(paths.split)
         lrs = [float(v) for v in args.lrs.split(",")]
     except (ConfigError, DataError, ValueError) as exc:
         raise SystemExit(f"jscc_lr_probe: {exc}") from None

@@ -11,17 +11,17 @@ validation slice of data/<ds>/split.pt (made by `diffsem data`); the test set is
 
 import argparse
 import sys
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diffsem.config import ConfigError, load_config
+from diffsem.cli import add_run_arguments, run_of
+from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split, to_float
 from diffsem.models import get_spec
 from diffsem.pipeline import Link
-from diffsem.stages import Paths, schedule_of
+from diffsem.stages import schedule_of
 from diffsem.training import Validation, fit, make_optimizer
 from diffsem.validation import receiver_accuracy
 
@@ -35,32 +35,32 @@ def global_head(enc: nn.Module) -> nn.Module:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--scale", default="cpu")
-    ap.add_argument("--root", default=".")
+    add_run_arguments(ap)
     ap.add_argument("--t-range", default="0,500", help="T' drawn uniformly from this closed range")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--encoder", choices=["table1", "global"], default="table1")
     ap.add_argument("--per-batch", action="store_true", help="one T' per batch instead of one per sample")
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--init-seed", type=int, default=1, help="seed of the probe's own initialisation and T' draws")
     args = ap.parse_args()
     try:
-        cfg = load_config(args.params, args.scale, "mnist")
-        split = load_split(Paths(Path(args.root), "mnist").split)
+        if args.dataset != "mnist":
+            raise ValueError("jscc_recipe_probe covers MNIST's Table I encoder only (--dataset mnist)")
+        cfg, paths = run_of(args)
+        split = load_split(paths.split)
         lo, hi = (int(v) for v in args.t_range.split(","))
         if not 0 <= lo <= hi <= cfg.schedule.T:
             raise ValueError(f"--t-range must be two steps 0 <= lo <= hi <= {cfg.schedule.T}, got {args.t_range!r}")
     except (ConfigError, DataError, ValueError) as exc:
         sys.exit(f"jscc_recipe_probe: {str(exc).splitlines()[0]}")
     spec, sched, snr = get_spec("mnist"), schedule_of(cfg), cfg.channel.train_snr_db
-    torch.manual_seed(args.seed)
+    torch.manual_seed(args.init_seed)
     enc, clf = spec.encoder(), spec.classifier()
     if args.encoder == "global":
         enc = global_head(enc)
     link = Link(enc, sched)
-    g, gd = torch.Generator().manual_seed(args.seed), torch.Generator().manual_seed(args.seed + 1)
+    g, gd = torch.Generator().manual_seed(args.init_seed), torch.Generator().manual_seed(args.init_seed + 1)
 
     def step(idx):
         x, y = to_float(split.tr_x[idx]), split.tr_y[idx]

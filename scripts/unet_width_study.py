@@ -18,10 +18,11 @@ from pathlib import Path
 
 import torch
 
-from diffsem.config import ConfigError, load_config
+from diffsem.cli import add_run_arguments, run_of
+from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split
 from diffsem.io import CheckpointError, load_checkpoint
-from diffsem.stages import Paths, build_unet, encode_all, load_jscc, schedule_of
+from diffsem.stages import build_unet, encode_all, load_jscc, schedule_of
 from diffsem.validation import VAL_SEED, eps_bands
 
 
@@ -41,16 +42,12 @@ def wiener(f_train: torch.Tensor, x_t: torch.Tensor, ab: torch.Tensor) -> torch.
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--scale", default="cpu")
-    ap.add_argument("--dataset", default="mnist")
-    ap.add_argument("--root", default=".")
+    add_run_arguments(ap)
     ap.add_argument("--unet", action="append", required=True, help="a U-Net checkpoint (repeat for several)")
     ap.add_argument("--bands", type=int, default=5)
     args = ap.parse_args()
     try:
-        cfg = load_config(args.params, args.scale, args.dataset)
-        paths = Paths(Path(args.root), args.dataset)
+        cfg, paths = run_of(args)
         split = load_split(paths.split)
         enc, _ = load_jscc(paths, cfg, "cpu")
         nets = {}

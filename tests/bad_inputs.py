@@ -36,7 +36,7 @@ def _set(raw: dict, dotted: str, value) -> None:
 
 
 def _split(root: Path, _mirror: Path) -> None:
-    d = root / "data/mnist"
+    d = root / "data/mnist/seed0"
     d.mkdir(parents=True, exist_ok=True)
     torch.save({k: torch.zeros(1) for k in Split.__dataclass_fields__},
                d / "split.pt")
@@ -56,7 +56,7 @@ def _jscc_ckpt(root: Path, cfg_edit: dict | None = None, kind: str = "jscc") -> 
     cfg = load_config(tmp, "smoke")
     tmp.unlink()
     spec = get_spec("mnist")
-    save_checkpoint(root / "models/mnist/jscc.pt", {"encoder": spec.encoder().state_dict(),
+    save_checkpoint(root / "models/mnist/seed0/jscc.pt", {"encoder": spec.encoder().state_dict(),
                                                     "classifier": spec.classifier().state_dict()},
                     kind, {"dataset": "mnist"}, jscc_config(cfg, "mnist"))
 
@@ -64,7 +64,7 @@ def _jscc_ckpt(root: Path, cfg_edit: dict | None = None, kind: str = "jscc") -> 
 def _truncated_ckpt(root, mirror):
     _split(root, mirror)
     _jscc_ckpt(root)
-    p = root / "models/mnist/jscc.pt"
+    p = root / "models/mnist/seed0/jscc.pt"
     p.write_bytes(p.read_bytes()[:1000])
 
 
@@ -80,8 +80,8 @@ def _other_config_ckpt(root, mirror):
 
 def _pickle_ckpt(root, mirror):
     _split(root, mirror)
-    (root / "models/mnist").mkdir(parents=True, exist_ok=True)
-    torch.save({"meta": {}, "state": Path("/etc/passwd")}, root / "models/mnist/jscc.pt")
+    (root / "models/mnist/seed0").mkdir(parents=True, exist_ok=True)
+    torch.save({"meta": {}, "state": Path("/etc/passwd")}, root / "models/mnist/seed0/jscc.pt")
 
 
 def _arch_ckpt(root, mirror):
@@ -92,14 +92,14 @@ def _arch_ckpt(root, mirror):
     _jscc_ckpt(root)
     arch = {"dataset": "mnist", "in_ch": 1, "n_feat": 32, "n_classes": 0, "T": 500}
     # the smoke config describes an n_feat = 16 U-Net; this checkpoint holds an n_feat = 32 one
-    save_checkpoint(root / "models/mnist/unet_uncond.pt", {"model": UNet(1, 32, 0).state_dict()}, "unet_uncond", arch, {})
+    save_checkpoint(root / "models/mnist/seed0/unet_uncond.pt", {"model": UNet(1, 32, 0).state_dict()}, "unet_uncond", arch, {})
 
 
 def _old_split(root, mirror):
     """A split.pt written by the first version (no validation slices)."""
-    (root / "data/mnist").mkdir(parents=True, exist_ok=True)
+    (root / "data/mnist/seed0").mkdir(parents=True, exist_ok=True)
     torch.save({k: torch.zeros(1) for k in ("tr_x", "tr_y", "adv_x", "adv_y", "test_x", "test_y", "eval_idx")},
-               root / "data/mnist/split.pt")
+               root / "data/mnist/seed0/split.pt")
 
 
 def _truncate_mnist(root, mirror):

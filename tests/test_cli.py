@@ -71,15 +71,15 @@ def test_missing_upstream_and_corrupt_checkpoint(tmp_path, repo, capsys, mirror)
     code, err = _run(capsys, "train-jscc", "--params", str(p), "--scale", "smoke", "--root", str(tmp_path))
     assert code == 2 and "run the data stage first" in err
     # a split and a truncated stage-1 checkpoint: the diffusion stage refuses it in one line
-    (tmp_path / "data/mnist").mkdir(parents=True)
+    (tmp_path / "data/mnist/seed0").mkdir(parents=True)
     torch.save({k: torch.zeros(1) for k in Split.__dataclass_fields__},
-               tmp_path / "data/mnist/split.pt")
-    (tmp_path / "models/mnist").mkdir(parents=True)
-    (tmp_path / "models/mnist/jscc.pt").write_bytes(b"PK\x03\x04 truncated")
+               tmp_path / "data/mnist/seed0/split.pt")
+    (tmp_path / "models/mnist/seed0").mkdir(parents=True)
+    (tmp_path / "models/mnist/seed0/jscc.pt").write_bytes(b"PK\x03\x04 truncated")
     code, err = _run(capsys, "train-diffusion", "--variant", "uncond", "--params", str(p), "--scale", "smoke",
                      "--root", str(tmp_path))
     assert code == 2 and "jscc.pt: unreadable or corrupt" in err
-    assert not (tmp_path / "models/mnist/unet_uncond.pt").exists()
+    assert not (tmp_path / "models/mnist/seed0/unet_uncond.pt").exists()
 
 
 def test_missing_variant(tmp_path, repo, capsys):

@@ -38,7 +38,7 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, repo, mirror):
 
     subprocess.run(_train_cmd(a), check=True, capture_output=True, timeout=600)
 
-    resume = b / "models/mnist/resume/jscc.pt"
+    resume = b / "models/mnist/seed0/resume/jscc.pt"
     proc = subprocess.Popen(_train_cmd(b), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 300
     while not resume.exists() and time.time() < deadline and proc.poll() is None:
@@ -48,15 +48,15 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, repo, mirror):
         pytest.skip("training finished before it could be killed (machine too fast for this test's sizes)")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (b / "models/mnist/jscc.pt").exists()  # nothing a rerun would take as done
-    assert not list((b / "models/mnist").glob(".*.tmp"))
+    assert not (b / "models/mnist/seed0/jscc.pt").exists()  # nothing a rerun would take as done
+    assert not list((b / "models/mnist/seed0").glob(".*.tmp"))
 
     out = subprocess.run(_train_cmd(b), check=True, capture_output=True, text=True, timeout=600).stdout
     assert "resuming from" in out
-    wa, wb = _weights(a / "models/mnist/jscc.pt"), _weights(b / "models/mnist/jscc.pt")
+    wa, wb = _weights(a / "models/mnist/seed0/jscc.pt"), _weights(b / "models/mnist/seed0/jscc.pt")
     for part in ("encoder", "classifier"):
         for k in wa[part]:
             assert torch.equal(wa[part][k], wb[part][k]), f"{part}.{k} differs after resume"
     # the learning curve (validation metric per epoch, selected epoch) is restored with the state
-    curve = "reports/mnist/curves/jscc.csv"
+    curve = "reports/mnist/seed0/curves/jscc.csv"
     assert (a / curve).read_text() == (b / curve).read_text()

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from diffsem.config import load_config
-from diffsem.evaluate import COLUMNS, RECEIVERS, SYSTEMS
+from diffsem.evaluate import METRICS_COLUMNS, RECEIVERS, SYSTEMS
 
 
 def _project(tmp, repo, mirror, datasets=("mnist", "cifar10")):
@@ -46,8 +46,8 @@ def smoke_run(tmp_path_factory, request):
 def test_dag_outputs(smoke_run):
     work, repo = smoke_run
     cfg = load_config(work / "params.yaml", "smoke")
-    df = pd.read_csv(work / "reports/mnist/metrics.csv")
-    assert list(df.columns) == COLUMNS
+    df = pd.read_csv(work / "reports/mnist/seed0/metrics.csv")
+    assert list(df.columns) == METRICS_COLUMNS
     n_points = len(cfg.eval.grid_points()) * len(cfg.eval.seeds)
     assert len(df) == n_points * (len(SYSTEMS) + len(cfg.baselines.systems))
     assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
@@ -62,7 +62,7 @@ def test_dag_outputs(smoke_run):
     # more self-noise leaves the attacker less: t=0 vs t=500 at the Fig. 4 SNR
     main = df[(df.system == "classifier") & (df.snr_db == cfg.eval.snr_db)].set_index("t")
     assert main.attacker_ssim[0] > main.attacker_ssim[500]
-    metrics = json.loads((work / "reports/mnist/metrics.json").read_text())
+    metrics = json.loads((work / "reports/mnist/seed0/metrics.json").read_text())
     assert metrics["n_eval"] == cfg.data.n_eval and "t300" in metrics
     # the noiseless upper bound (t = 0, no channel) is at least the t = 0 accuracy at 15 dB, give or take noise
     up = metrics["noiseless"]
@@ -72,14 +72,14 @@ def test_dag_outputs(smoke_run):
         assert 0 <= up[f"{s}_acc"] <= 1 and up[f"{s}_acc"] >= at0[s] - 0.1
     for fig in ("fig3_schedule", "fig4_accuracy_vs_t", "fig5_accuracy_vs_ssim_psnr", "fig6_adversary_images",
                 "fig7_direct_permutation", "fig8_snr_robustness", "curves"):
-        p = work / "reports/mnist/figures" / f"{fig}.png"
+        p = work / "reports/mnist/seed0/figures" / f"{fig}.png"
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     for log in ("data", "train_jscc", "train_diffusion_uncond", "train_diffusion_cond", "train_adversary",
                 "train_strong", "finetune_diffsem", "finetune_e-diffsem", "finetune_classifier-ft", "train_ceiling", "evaluate", "figures", "train_ibal",
                 "train_ibal-d", "attack_ibal", "attack_ibal-d", "attack_permutation", "evaluate_direct",
                 "evaluate_permutation", "evaluate_ibal", "evaluate_ibal-d", "collect"):
         assert (work / "logs/mnist" / f"{log}.log").is_file()
-    split = json.loads((work / "data/mnist/split.json").read_text())
+    split = json.loads((work / "data/mnist/seed0/split.json").read_text())
     c = split["counts"]
     assert c["tr_x"] + c["val_x"] == 900 and c["adv_x"] + c["adv_val_x"] == 600 and 80 <= c["val_x"] <= 100
 
@@ -93,21 +93,21 @@ def test_learning_curves_and_selection(smoke_run):
             "finetune_e-diffsem": "val_acc_mean", "ibal": "val_acc_mean", "strong_ibal": "val_acc_mean",
             "strong_permutation": "val_acc_mean", "ceiling": "val_acc"}
     for name, metric in want.items():
-        d = pd.read_csv(work / "reports/mnist/curves" / f"{name}.csv")
+        d = pd.read_csv(work / "reports/mnist/seed0/curves" / f"{name}.csv")
         assert {"epoch", "train_loss", "lr", metric, "selected"} <= set(d.columns), name
         per = d.groupby("point") if "point" in d else [(None, d)]
         for _, g in per:
             assert g.selected.sum() == 1, name
-    adv = pd.read_csv(work / "reports/mnist/curves/adversary.csv")
+    adv = pd.read_csv(work / "reports/mnist/seed0/curves/adversary.csv")
     assert adv.point.nunique() == len(cfg.eval.attacker_points())
-    assert pd.read_csv(work / "reports/mnist/curves/ceiling.csv").point.nunique() == len(cfg.eval.grid_points())
+    assert pd.read_csv(work / "reports/mnist/seed0/curves/ceiling.csv").point.nunique() == len(cfg.eval.grid_points())
 
 
 def test_per_sample_predictions_and_paired_tests(smoke_run):
     """Per-sample predictions reproduce metrics.csv's accuracies; comparisons.csv holds the paired tests."""
     work, _ = smoke_run
-    metrics = pd.read_csv(work / "reports/mnist/metrics.csv")
-    pred = pd.read_csv(work / "reports/mnist/eval/diffsem_predictions.csv.gz")
+    metrics = pd.read_csv(work / "reports/mnist/seed0/metrics.csv")
+    pred = pd.read_csv(work / "reports/mnist/seed0/eval/diffsem_predictions.csv.gz")
     rx = pred[pred.role == "receiver"].assign(ok=lambda d: d.pred == d.label).groupby(["system", "t", "snr_db"]).ok.mean()
     for _, r in metrics[metrics.system.isin(SYSTEMS)].iterrows():
         assert abs(rx[(r.system, r.t, r.snr_db)] - r.receiver_acc) < 1e-9
@@ -116,7 +116,7 @@ def test_per_sample_predictions_and_paired_tests(smoke_run):
         assert abs(att[(r.t, r.snr_db)] - r.attacker_acc) < 1e-9
     # the receivers share images: every point has n_eval rows per system, the same indices
     assert (pred.groupby(["system", "role", "t", "snr_db"]).size() == 100).all()
-    cmp = pd.read_csv(work / "reports/mnist/comparisons.csv")
+    cmp = pd.read_csv(work / "reports/mnist/seed0/comparisons.csv")
     assert {("diffsem", "classifier"), ("diffsem", "classifier-ft"), ("e-diffsem", "ibal-d")} <= set(zip(cmp.a, cmp.b))
     assert cmp.p.between(0, 1).all() and (cmp.p_holm >= cmp.p - 1e-12).all()
 
@@ -131,10 +131,14 @@ def test_dag_is_up_to_date_after_run(smoke_run):
 def test_param_change_reruns_downstream_only(smoke_run):
     """Changing an evaluation value re-runs evaluate and figures, not training."""
     work, repo = smoke_run
-    raw = yaml.safe_load((work / "params.yaml").read_text())
+    original = (work / "params.yaml").read_text()
+    raw = yaml.safe_load(original)
     raw["scales"]["smoke"]["eval"]["fig8_t_grid"] = [0, 150]
     (work / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    res = _snakemake(work, repo, "-n")
+    try:
+        res = _snakemake(work, repo, "-n")
+    finally:
+        (work / "params.yaml").write_text(original)
     out = res.stdout + res.stderr
     assert "evaluate" in out and "figures" in out
     assert "train_jscc" not in out and "train_diffusion" not in out and "train_ibal" not in out
@@ -147,8 +151,8 @@ def test_same_seed_same_metrics(smoke_run, tmp_path):
     again = _project(tmp_path, repo, mirror, datasets=("mnist",))
     res = _snakemake(again, repo)
     assert res.returncode == 0, res.stderr[-3000:]
-    first = (work / "reports/mnist/metrics.csv").read_bytes()
-    assert (again / "reports/mnist/metrics.csv").read_bytes() == first
+    first = (work / "reports/mnist/seed0/metrics.csv").read_bytes()
+    assert (again / "reports/mnist/seed0/metrics.csv").read_bytes() == first
 
 
 def test_receiver_search_on_smoke_models(smoke_run):
@@ -161,7 +165,7 @@ def test_receiver_search_on_smoke_models(smoke_run):
            "--dataset", "mnist", "--steps", f"{cfg.sampler.max_steps},2,1", "--threads", "2"]
     res = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
-    out = json.loads((work / "reports/mnist/receiver_search.json").read_text())
+    out = json.loads((work / "reports/mnist/seed0/receiver_search.json").read_text())
     df = pd.DataFrame(out["rows"])
     ref = df[df.max_steps == cfg.sampler.max_steps]
     assert (ref.drop_t150 == 0).all() and (ref.drop_t300 == 0).all() and (ref.speedup == 1).all()
@@ -169,25 +173,53 @@ def test_receiver_search_on_smoke_models(smoke_run):
     fast = out["fast_receiver"]
     assert fast["max_accuracy_drop"] <= out["tolerance"] + 1e-12
     assert fast["config"]["sampler.max_steps"] in (cfg.sampler.max_steps, 2, 1)
-    split = json.loads((work / "data/mnist/split.json").read_text())
+    split = json.loads((work / "data/mnist/seed0/split.json").read_text())
     assert out["scored_on"] == "validation" and out["n_val"] == split["counts"]["val_x"]
 
 
 def test_cifar10_dag_outputs(smoke_run):
     work, repo = smoke_run
     cfg = load_config(work / "params.yaml", "smoke", "cifar10")
-    df = pd.read_csv(work / "reports/cifar10/metrics.csv")
-    assert list(df.columns) == COLUMNS
+    df = pd.read_csv(work / "reports/cifar10/seed0/metrics.csv")
+    assert list(df.columns) == METRICS_COLUMNS
     assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
     assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems))
     assert set(df.dataset) == {"cifar10"} and cfg.data.n_eval == 50 and (df.n_eval == 50).all()
     assert df[~df.system.isin(["direct", "permutation"])].receiver_acc.between(0, 1).all()
     for fig in ("fig9_accuracy_vs_t", "fig10_accuracy_vs_ssim_psnr", "fig11_adversary_images"):
-        p = work / "reports/cifar10/figures" / f"{fig}.png"
+        p = work / "reports/cifar10/seed0/figures" / f"{fig}.png"
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
-    assert not (work / "reports/cifar10/figures/fig4_accuracy_vs_t.png").exists()
-    samples = torch.load(work / "reports/cifar10/eval/diffsem_samples.pt", weights_only=True)
+    assert not (work / "reports/cifar10/seed0/figures/fig4_accuracy_vs_t.png").exists()
+    samples = torch.load(work / "reports/cifar10/seed0/eval/diffsem_samples.pt", weights_only=True)
     assert samples["t"].tolist() == [60, 150, 300] and samples["x_hat"].shape[2:] == (3, 32, 32)
-    split = json.loads((work / "data/cifar10/split.json").read_text())
+    split = json.loads((work / "data/cifar10/seed0/split.json").read_text())
     c = split["counts"]
     assert c["tr_x"] + c["val_x"] == 300 and c["adv_x"] + c["adv_val_x"] == 200 and c["test_x"] == 10000
+
+
+def test_seed_wildcard_retrains_everything_and_summarises(smoke_run):
+    """A second training seed is a second run of every stage (own split, models, reports under
+    seed1/), seed 0's run is left alone, and reports/seeds/<ds>.csv summarises both."""
+    work, repo = smoke_run
+    config = ("seeds=[0,1]", "datasets=[mnist]")
+    plan = _snakemake(work, repo, "-n", config=config)
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    out = plan.stdout + plan.stderr
+    assert "seed=0" not in out  # nothing of the finished seed re-runs
+    for rule in ("data", "train_jscc", "train_diffusion", "train_adversary", "train_strong", "train_ceiling",
+                 "finetune", "train_ibal", "evaluate", "summarize_seeds"):
+        assert f"rule {rule}:" in out, rule
+    res = _snakemake(work, repo, config=config)
+    assert res.returncode == 0, res.stderr[-3000:]
+    s0, s1 = (json.loads((work / f"data/mnist/seed{k}/split.json").read_text()) for k in (0, 1))
+    assert s0["seed"] == 0 and s1["seed"] == 1
+    m0, m1 = (pd.read_csv(work / f"reports/mnist/seed{k}/metrics.csv") for k in (0, 1))
+    assert set(m0.train_seed) == {0} and set(m1.train_seed) == {1}
+    assert not m0.receiver_acc.equals(m1.receiver_acc)  # other split, weights and draws
+    summary = pd.read_csv(work / "reports/seeds/mnist.csv")
+    assert {"seed0", "seed1", "mean", "half_width_95"} <= set(summary.columns) and (summary.n_seeds == 2).all()
+    acc = summary[summary.kind == "accuracy"]
+    assert ((acc.seed0 + acc.seed1) / 2 - acc["mean"]).abs().max() < 1e-12
+    assert acc.half_width_95.notna().all()
+    clf = acc[(acc.quantity == "classifier") & (acc.t == 300)].iloc[0]
+    assert clf.seed0 == pytest.approx(m0[(m0.system == "classifier") & (m0.t == 300) & (m0.snr_db == 15)].receiver_acc.mean())

@@ -77,7 +77,7 @@ def _receivers(cfg: Config, ds: str, device) -> tuple[Receivers, bool]:
     fresh ones (the same cost per pass)."""
     from .stages import Paths, load_jscc, load_receiver, load_unet, schedule_of
 
-    paths = Paths(Path("."), ds)
+    paths = Paths(Path("."), ds, cfg.seed)
     sched = schedule_of(cfg)
     try:
         _, clf = load_jscc(paths, cfg, device)
@@ -215,10 +215,10 @@ def ddim_vs_diffusers(cfg: Config, ds: str, device: torch.device, t_start: int =
 
 def fast_receiver(cfg: Config, ds: str, device: torch.device, paper: dict) -> dict | None:
     """Time the configuration `diffsem receiver-search` found against the paper's (same run, same
-    models); the accuracy drop comes from the search, which measured it on the evaluation set."""
+    models); the accuracy drop comes from the search, which measured it on the validation slice."""
     from .stages import Paths
 
-    found = Path("reports") / ds / "receiver_search.json"
+    found = Paths(Path("."), ds, cfg.seed).receiver_search
     if not found.is_file():
         return None
     search = json.loads(found.read_text())
@@ -228,7 +228,7 @@ def fast_receiver(cfg: Config, ds: str, device: torch.device, paper: dict) -> di
     return {"dataset": ds, "config": search["fast_receiver"]["config"], "speedup": min(speedups.values()),
             "speedup_per_system": speedups, "samples_per_s": {s: r["samples_per_s"] for s, r in fast.items()},
             "max_accuracy_drop": search["fast_receiver"]["max_accuracy_drop"], "search_n_eval": search["n_eval"],
-            "search_file": str(Paths(Path("."), ds).receiver_search)}
+            "search_file": str(Paths(Path("."), ds, cfg.seed).receiver_search)}
 
 
 def run_bench(cfgs: dict[str, Config], device: torch.device, out: Path) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import ConfigError, load_config
 
 STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "train-ceiling", "finetune", "evaluate",
-          "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "receiver-search", "guidance-search", "ibal-sweep", "check-config"]
+          "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "receiver-search", "guidance-search", "ibal-sweep", "summarize-seeds", "check-config"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,10 +24,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", default=None, help="override params.yaml's `scale` (smoke|cpu|paper)")
     p.add_argument("--dataset", default=None, help="dataset name (one of params.yaml's `datasets`)")
     p.add_argument("--root", default=".", help="project root holding data/, models/, reports/")
+    p.add_argument("--seed", type=int, default=None,
+                   help="training seed of the run (default: the first of params.yaml's `seeds`); artefacts under <kind>/<ds>/seed<k>/")
     p.add_argument("--variant", choices=["uncond", "cond"], help="train-diffusion: DiffSem (uncond) or E-DiffSem (cond)")
     p.add_argument("--system", choices=["classifier-ft", "diffsem", "e-diffsem", "direct", "permutation", "ibal", "ibal-d"],
                    help="finetune: classifier-ft|diffsem|e-diffsem; train-ibal: ibal|ibal-d; attack-baseline: ibal|ibal-d|permutation; "
                         "evaluate-baseline: direct|permutation|ibal|ibal-d")
+    p.add_argument("--seeds", default=None,
+                   help="summarize-seeds: training seeds to summarise, comma-separated (default: params.yaml's `seeds`)")
     p.add_argument("--steps", default="50,20,10,5,3,2,1",
                    help="receiver-search: DDIM step caps to try, comma-separated; the first is the reference (the paper's 50)")
     p.add_argument("--weights", default="0,0.5,1,2",
@@ -53,6 +57,23 @@ def _num_list(text: str, flag: str, cast=float, minimum: float = 0) -> list:
     return vals
 
 
+def add_run_arguments(ap: argparse.ArgumentParser, dataset: str = "mnist", scale: str = "cpu") -> None:
+    """The arguments that name a trained run, for scripts that read one (scripts/*.py)."""
+    ap.add_argument("--params", default="params.yaml", help="path to params.yaml")
+    ap.add_argument("--scale", default=scale, help="smoke|cpu|paper")
+    ap.add_argument("--dataset", default=dataset)
+    ap.add_argument("--root", default=".", help="project root holding data/, models/, reports/")
+    ap.add_argument("--seed", type=int, default=None, help="training seed (default: the first of params.yaml's `seeds`)")
+
+
+def run_of(args):
+    """(config, Paths) of the run named by `add_run_arguments`' arguments (ConfigError on a bad one)."""
+    from .stages import Paths
+
+    cfg = load_config(args.params, args.scale, args.dataset, args.seed)
+    return cfg, Paths.of(args.root, cfg)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .data import DataError
@@ -76,7 +97,7 @@ def _run(args) -> int:
     ds = args.dataset or cfg.datasets[0]
     get_spec(ds)  # any registered dataset, listed in params.yaml or not (snakemake --config datasets=[...])
     if args.stage != "bench":  # bench covers every dataset, each with its own config
-        cfg = load_config(args.params, args.scale, ds)
+        cfg = load_config(args.params, args.scale, ds, args.seed)
     if args.stage == "train-diffusion" and not args.variant:
         raise ValueError("train-diffusion needs --variant uncond|cond")
     allowed = {"finetune": ("classifier-ft", "diffsem", "e-diffsem"), "train-ibal": ("ibal", "ibal-d"),
@@ -91,9 +112,9 @@ def _run(args) -> int:
     setup_threads(args.threads)
     seed_everything(cfg.seed)
     device = pick_device(args.device)
-    paths = stages.Paths(Path(args.root), ds)
+    paths = stages.Paths(Path(args.root), ds, cfg.seed)
     t0 = time.time()
-    print(f"diffsem {args.stage} dataset={ds} scale={cfg.scale} device={device}", flush=True)
+    print(f"diffsem {args.stage} dataset={ds} seed={cfg.seed} scale={cfg.scale} device={device}", flush=True)
     if args.stage == "data":
         s = stages.stage_data(cfg, paths)
         print(f"split: {s['counts']}")
@@ -157,6 +178,17 @@ def _run(args) -> int:
 
         sweep(cfg, paths, device, _num_list(args.lambdas, "--lambdas"), _num_list(args.betas, "--betas"),
               append=args.append)
+    elif args.stage == "summarize-seeds":
+        from .seeds import summarize_runs
+
+        seeds = _num_list(args.seeds, "--seeds", int) if args.seeds else list(cfg.seeds)
+        runs = {k: stages.Paths(Path(args.root), ds, k).metrics_csv for k in seeds}
+        df = summarize_runs(runs, stages.headline_points(cfg), ds)
+        from .io import atomic_path
+
+        with atomic_path(paths.seeds_summary) as tmp:
+            df.to_csv(tmp, index=False)
+        print(f"wrote {paths.seeds_summary} ({len(seeds)} seed(s))")
     elif args.stage == "figures":
         from .figures import make_all
 

@@ -149,7 +149,8 @@ class EvalCfg:
 @dataclass(frozen=True)
 class Config:
     scale: str
-    seed: int
+    seed: int  # the training seed of this run (one of `seeds` in the DAG; the CLI's --seed)
+    seeds: tuple[int, ...]  # the training seeds the DAG builds, each re-training every model
     datasets: tuple[str, ...]
     dataset: str | None  # the dataset whose per_dataset overrides are merged in (None: none)
     data: DataCfg
@@ -248,7 +249,7 @@ def _cross_checks(cfg: Config) -> None:
                 raise ConfigError(f"params: '{where}' = {t} is invalid: T' must be <= schedule.T = {T}")
 
 
-def _merged(raw: dict, scale: str, dataset: str | None = None) -> Config:
+def _merged(raw: dict, scale: str, dataset: str | None = None, seed: int | None = None) -> Config:
     """base <- per_dataset[dataset] <- scales[scale] <- scales[scale].per_dataset[dataset].
 
     A dataset's top-level overrides are its paper settings; a scale preset then cuts them down like
@@ -261,7 +262,9 @@ def _merged(raw: dict, scale: str, dataset: str | None = None) -> Config:
     merged = deep_merge(merged, {k: v for k, v in preset.items() if k != "per_dataset"})
     if dataset is not None:
         merged = deep_merge(merged, preset.get("per_dataset", {}).get(dataset, {}))
-    kw: dict[str, Any] = {"scale": scale, "seed": merged["seed"], "datasets": tuple(merged["datasets"]),
+    seeds = tuple(merged["seeds"])
+    kw: dict[str, Any] = {"scale": scale, "seed": seeds[0] if seed is None else int(seed), "seeds": seeds,
+                          "datasets": tuple(merged["datasets"]),
                           "dataset": dataset}
     for name, cls in _SECTIONS.items():
         sec = dict(merged[name])
@@ -272,14 +275,16 @@ def _merged(raw: dict, scale: str, dataset: str | None = None) -> Config:
     return Config(**kw)
 
 
-def build_config(raw: dict, scale: str | None = None, dataset: str | None = None) -> Config:
+def build_config(raw: dict, scale: str | None = None, dataset: str | None = None, seed: int | None = None) -> Config:
     """Validate, merge the selected preset (and the dataset's overrides), and cross-check every scale
     for every dataset (a bad value is an error even while the selected preset happens to override it)."""
     validate_raw(raw)
     scale = raw["scale"] if scale is None else scale
     if scale not in raw["scales"]:
         raise ConfigError(f"params: scale {scale!r} is invalid: allowed: {sorted(raw['scales'])}")
-    cfg = _merged(raw, scale, dataset)
+    if seed is not None and not 0 <= seed <= 2**32 - 1:
+        raise ConfigError(f"--seed {seed} is invalid: a training seed is an integer in [0, 2**32 - 1]")
+    cfg = _merged(raw, scale, dataset, seed)
     _cross_checks(cfg)
     named = set(raw.get("per_dataset", {})) | {d for p in raw["scales"].values() for d in p.get("per_dataset", {})}
     for other in raw["scales"]:
@@ -308,6 +313,8 @@ def load_raw(path: str | Path) -> dict:
     return raw
 
 
-def load_config(path: str | Path = "params.yaml", scale: str | None = None, dataset: str | None = None) -> Config:
-    """The typed config for one scale and, when given, one dataset (its per_dataset overrides merged in)."""
-    return build_config(load_raw(path), scale, dataset)
+def load_config(path: str | Path = "params.yaml", scale: str | None = None, dataset: str | None = None,
+                seed: int | None = None) -> Config:
+    """The typed config for one scale and, when given, one dataset (its per_dataset overrides merged in)
+    and one training seed (default: the first of params.yaml's `seeds`)."""
+    return build_config(load_raw(path), scale, dataset, seed)

@@ -7,7 +7,7 @@ SSIM (Eq. 8) and PSNR (Eq. 7) with scikit-image, pixel range R = 1.
 
 One row per (dataset, system, t, snr_db, seed) goes into metrics.csv.  The attacker attacks the
 transmitter, which the three receivers share, so its columns are repeated on the three rows.
-Each finished point is cached under reports/<ds>/eval_points/ (keyed by a fingerprint of the models
+Each finished point is cached under reports/<ds>/seed<k>/eval_points/ (keyed by a fingerprint of the models
 and settings), so an interrupted evaluation resumes per grid point.
 """
 
@@ -34,11 +34,13 @@ from .stages import (SEED, Paths, load_adversaries, load_ceiling, load_jscc, loa
 RECEIVERS = ("classifier", "classifier-ft", "diffsem", "e-diffsem")
 # the receivers and the feature ceiling (an MLP trained on z_hat per point: what z_hat allows, decisions §26)
 SYSTEMS = (*RECEIVERS, "ceiling")
-# per-sample predictions (reports/<ds>/eval/<rule>_predictions.csv.gz): one row per image, system and point;
+# per-sample predictions (reports/<ds>/seed<k>/eval/<rule>_predictions.csv.gz): one row per image, system and point;
 # role "receiver" or "attacker" (the strong classifier's label for the attacker's reconstruction)
 PRED_COLUMNS = ["dataset", "system", "role", "t", "snr_db", "seed", "index", "label", "pred"]
 COLUMNS = ["dataset", "system", "t", "snr_db", "seed", "receiver_acc", "attacker_acc", "attacker_ssim",
            "attacker_psnr", "n_eval", "ediffsem_passes"]
+# metrics.csv adds the run's training seed (`seed` above is the evaluation-noise seed, eval.seeds)
+METRICS_COLUMNS = ["dataset", "train_seed", *COLUMNS[1:]]
 
 
 def image_metrics(x: np.ndarray, x_hat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -233,6 +235,7 @@ def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:
     if missing:
         raise FileNotFoundError(f"collect: evaluation results missing for {missing}; run their evaluate rules")
     df = pd.concat([pd.read_csv(paths.eval_part(p)) for p in parts], ignore_index=True)[COLUMNS]
+    df = df.assign(train_seed=cfg.seed)[METRICS_COLUMNS]
     with atomic_path(paths.metrics_csv) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     preds = [paths.predictions(p) for p in parts if paths.predictions(p).is_file()]

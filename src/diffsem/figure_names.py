@@ -29,7 +29,7 @@ FIGURES: dict[str, dict[str, str]] = {
 }
 
 
-# the DiffSem pipeline's learning curves (reports/<ds>/curves/<name>.csv) and what each panel shows
+# the DiffSem pipeline's learning curves (reports/<ds>/seed<k>/curves/<name>.csv) and what each panel shows
 CURVES = ("jscc", "unet_uncond", "unet_cond", "adversary", "strong", "finetune_classifier-ft", "finetune_diffsem",
           "finetune_e-diffsem", "ceiling")
 

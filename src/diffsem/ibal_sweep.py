@@ -5,9 +5,9 @@ For each (lambda, beta) an IBAL system is trained exactly as `diffsem train-ibal
 with those two values, then scored at a few grid points at the Fig. 4 SNR: its receiver accuracy,
 and a black-box attacker trained for that system and point by the shared procedure
 (`attack.train_attackers`, the `adversary` section's settings).  One fixed judge scores every
-configuration's reconstructions: the pipeline's strong classifier (models/<ds>/strong.pt), so the
+configuration's reconstructions: the pipeline's strong classifier (models/<ds>/seed<k>/strong.pt), so the
 sweep's attacker accuracies compare configurations with each other; the pipeline's own IBAL rows use
-a strong classifier trained on IBAL's reconstructions.  Writes reports/<ds>/ibal_sweep.csv (replaced, or
+a strong classifier trained on IBAL's reconstructions.  Writes reports/<ds>/seed<k>/ibal_sweep.csv (replaced, or
 with ``--append`` merged: a re-run (lambda, beta) pair replaces its old rows).
 """
 

@@ -14,7 +14,7 @@ pipeline's trained receivers as they are.
 
 The found configuration is the fastest whose accuracy drop, over DiffSem and E-DiffSem at both
 T', is at most ``tolerance`` (0.5 point) below the paper's.  Results go to
-reports/<ds>/receiver_search.{csv,json}; `diffsem bench` reads the JSON for its ``fast_receiver`` keys.
+reports/<ds>/seed<k>/receiver_search.{csv,json}; `diffsem bench` reads the JSON for its ``fast_receiver`` keys.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def guidance_search(cfg: Config, paths: Paths, device, weights: list[float], ts:
 
     Each w other than the configured one redoes Alg. 2 for E-DiffSem with that w (Theta learns the
     f_hat that guidance produces), as the pipeline would with ``sampler.guidance_w = w``; the pick is
-    the w with the best mean validation accuracy over ``ts``.  Writes reports/<ds>/guidance_search.csv."""
+    the w with the best mean validation accuracy over ``ts``.  Writes reports/<ds>/seed<k>/guidance_search.csv."""
     split = load_split(paths.split)  # sealed test set
     images = validation_images(cfg, split)
     enc, clf = load_jscc(paths, cfg, device)

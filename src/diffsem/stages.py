@@ -2,7 +2,7 @@
 
 Every stage: checks its inputs before any long work, derives all randomness from ``cfg.seed`` and a
 per-stage offset, writes its outputs atomically, and saves per-epoch resume state under
-``models/<ds>/resume/``.
+``models/<ds>/seed<k>/resume/``.
 """
 
 from __future__ import annotations
@@ -34,11 +34,26 @@ FINETUNED = ("classifier-ft", "diffsem", "e-diffsem")
 
 @dataclass(frozen=True)
 class Paths:
+    """Where one run (dataset, training seed) keeps its artefacts: ``<root>/<kind>/<dataset>/seed<k>/``."""
+
     root: Path
     dataset: str
+    seed: int
+
+    @classmethod
+    def of(cls, root: str | Path, cfg: Config) -> "Paths":
+        """The run of a dataset-merged config (its dataset and training seed)."""
+        if cfg.dataset is None:
+            raise ValueError("Paths.of needs a config merged for one dataset")
+        return cls(Path(root), cfg.dataset, cfg.seed)
 
     def _p(self, kind: str, name: str) -> Path:
-        return self.root / kind / self.dataset / name
+        return self.root / kind / self.dataset / f"seed{self.seed}" / name
+
+    @property
+    def seeds_summary(self) -> Path:
+        """Across-training-seed summary of the dataset (every seed's run; not inside one seed's folder)."""
+        return self.root / "reports" / "seeds" / f"{self.dataset}.csv"
 
     split = property(lambda s: s._p("data", "split.pt"))
     split_json = property(lambda s: s._p("data", "split.json"))

@@ -10,6 +10,7 @@ from diffsem.figure_names import CURVES, figure_files  # noqa: E402
 
 SCALE = config["scale"]
 DATASETS = config["datasets"]
+SEEDS = config["seeds"]  # training seeds: the {seed} wildcard, each a whole run under <kind>/<ds>/seed<k>/
 
 
 def _deep_merge(base, over):
@@ -46,7 +47,7 @@ def finetune_unet(wildcards):
     if wildcards.system == "classifier-ft":
         return []
     variant = "uncond" if wildcards.system == "diffsem" else "cond"
-    return f"models/{wildcards.ds}/unet_{variant}.pt"
+    return f"models/{wildcards.ds}/seed{wildcards.seed}/unet_{variant}.pt"
 
 
 def effective(*sections):
@@ -65,13 +66,13 @@ def effective(*sections):
 
 def baseline_eval_inputs(wildcards):
     """What a baseline's evaluation needs besides the split."""
-    s, ds = wildcards.esys, wildcards.ds
+    s, ds, seed = wildcards.esys, wildcards.ds, wildcards.seed
     if s == "direct":
-        return [f"models/{ds}/strong.pt"]
+        return [f"models/{ds}/seed{seed}/strong.pt"]
     if s == "permutation":
-        return [f"models/{ds}/attack_permutation.pt"]
-    return [f"models/{ds}/{s}.pt", f"models/{ds}/attack_{s}.pt"]
+        return [f"models/{ds}/seed{seed}/attack_permutation.pt"]
+    return [f"models/{ds}/seed{seed}/{s}.pt", f"models/{ds}/seed{seed}/attack_{s}.pt"]
 
 
 def attack_inputs(wildcards):
-    return [] if wildcards.asys == "permutation" else [f"models/{wildcards.ds}/{wildcards.asys}.pt"]
+    return [] if wildcards.asys == "permutation" else [f"models/{wildcards.ds}/seed{wildcards.seed}/{wildcards.asys}.pt"]

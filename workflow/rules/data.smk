@@ -1,18 +1,18 @@
 rule data:
     output:
-        split="data/{ds}/split.pt",
-        summary="data/{ds}/split.json",
+        split="data/{ds}/seed{seed}/split.pt",
+        summary="data/{ds}/seed{seed}/split.json",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data"),
+        cfg=effective("data"),
     conda:
         "../envs/diffsem.yaml"
     log:
-        "logs/{ds}/data.log",
+        "logs/{ds}/seed{seed}/data.log",
     benchmark:
-        "benchmarks/{ds}/data.tsv",
+        "benchmarks/{ds}/seed{seed}/data.tsv",
     resources:
         runtime=20,
         mem_mb=4000,
     shell:
-        "diffsem --params params.yaml --scale {params.scale} data --dataset {wildcards.ds} > {log} 2>&1"
+        "diffsem --params params.yaml --scale {params.scale} data --dataset {wildcards.ds} --seed {wildcards.seed} > {log} 2>&1"

@@ -1,58 +1,82 @@
 rule evaluate:
     """Evaluation grid over T' and SNR: receivers, attacker accuracy, SSIM, PSNR."""
     input:
-        "data/{ds}/split.pt",
-        "models/{ds}/jscc.pt",
-        expand("models/{{ds}}/unet_{variant}.pt", variant=["uncond", "cond"]),
-        expand("models/{{ds}}/receiver_{system}.pt", system=FINETUNED),
-        "models/{ds}/adversary.pt",
-        "models/{ds}/strong.pt",
-        "models/{ds}/ceiling.pt",
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/jscc.pt",
+        expand("models/{{ds}}/seed{{seed}}/unet_{variant}.pt", variant=["uncond", "cond"]),
+        expand("models/{{ds}}/seed{{seed}}/receiver_{system}.pt", system=FINETUNED),
+        "models/{ds}/seed{seed}/adversary.pt",
+        "models/{ds}/seed{seed}/strong.pt",
+        "models/{ds}/seed{seed}/ceiling.pt",
     output:
-        csv="reports/{ds}/eval/diffsem.csv",
-        samples="reports/{ds}/eval/diffsem_samples.pt",
-        noiseless="reports/{ds}/eval/diffsem_noiseless.json",
-        predictions="reports/{ds}/eval/diffsem_predictions.csv.gz",
+        csv="reports/{ds}/seed{seed}/eval/diffsem.csv",
+        samples="reports/{ds}/seed{seed}/eval/diffsem_samples.pt",
+        noiseless="reports/{ds}/seed{seed}/eval/diffsem_noiseless.json",
+        predictions="reports/{ds}/seed{seed}/eval/diffsem_predictions.csv.gz",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval", "validation", "ceiling"),
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval", "validation", "ceiling"),
     conda:
         "../envs/diffsem.yaml"
     log:
-        "logs/{ds}/evaluate.log",
+        "logs/{ds}/seed{seed}/evaluate.log",
     benchmark:
-        "benchmarks/{ds}/evaluate.tsv",
+        "benchmarks/{ds}/seed{seed}/evaluate.tsv",
     threads: workflow.cores
     resources:
         gpu=1,
         runtime=600,
         mem_mb=6000,
     shell:
-        "diffsem --params params.yaml --scale {params.scale} evaluate --dataset {wildcards.ds} --threads {threads} > {log} 2>&1"
+        "diffsem --params params.yaml --scale {params.scale} evaluate --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
 
 
 rule collect:
     """metrics.csv and metrics.json from DiffSem's and every baseline's evaluation rows."""
     input:
-        "reports/{ds}/eval/diffsem.csv",
-        "reports/{ds}/eval/diffsem_noiseless.json",
-        lambda w: expand("reports/{ds}/eval/{esys}{ext}", ds=w.ds, esys=baselines_of(w.ds), ext=[".csv", "_predictions.csv.gz"]),
-        "reports/{ds}/eval/diffsem_predictions.csv.gz",
+        "reports/{ds}/seed{seed}/eval/diffsem.csv",
+        "reports/{ds}/seed{seed}/eval/diffsem_noiseless.json",
+        lambda w: expand("reports/{ds}/seed{seed}/eval/{esys}{ext}", ds=w.ds, seed=w.seed, esys=baselines_of(w.ds), ext=[".csv", "_predictions.csv.gz"]),
+        "reports/{ds}/seed{seed}/eval/diffsem_predictions.csv.gz",
     output:
-        csv="reports/{ds}/metrics.csv",
-        json="reports/{ds}/metrics.json",
-        comparisons="reports/{ds}/comparisons.csv",
+        csv="reports/{ds}/seed{seed}/metrics.csv",
+        json="reports/{ds}/seed{seed}/metrics.json",
+        comparisons="reports/{ds}/seed{seed}/comparisons.csv",
     params:
         scale=SCALE,
         cfg=effective("eval", "baselines"),
     conda:
         "../envs/diffsem.yaml"
     log:
-        "logs/{ds}/collect.log",
+        "logs/{ds}/seed{seed}/collect.log",
     benchmark:
-        "benchmarks/{ds}/collect.tsv"
+        "benchmarks/{ds}/seed{seed}/collect.tsv"
     resources:
         runtime=10,
         mem_mb=2000,
     shell:
-        "diffsem --params params.yaml --scale {params.scale} collect --dataset {wildcards.ds} > {log} 2>&1"
+        "diffsem --params params.yaml --scale {params.scale} collect --dataset {wildcards.ds} --seed {wildcards.seed} > {log} 2>&1"
+
+
+rule summarize_seeds:
+    """Across training seeds: each system's accuracy and the claims' differences at the headline
+    points, mean and 95 % Student-t interval (diffsem.seeds)."""
+    input:
+        expand("reports/{{ds}}/seed{seed}/metrics.csv", seed=SEEDS),
+    output:
+        "reports/seeds/{ds}.csv",
+    params:
+        scale=SCALE,
+        seeds=",".join(str(k) for k in SEEDS),
+        cfg=effective("eval"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/summarize_seeds.log",
+    benchmark:
+        "benchmarks/{ds}/summarize_seeds.tsv"
+    resources:
+        runtime=10,
+        mem_mb=2000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} summarize-seeds --dataset {wildcards.ds} --seeds {params.seeds} > {log} 2>&1"

@@ -1,16 +1,17 @@
 # One figures rule per dataset: the figure files differ by dataset (MNIST: Figs. 3-8, CIFAR-10:
-# Figs. 9-11; diffsem.figure_names), and a rule's outputs cannot depend on a wildcard.
+# Figs. 9-11; diffsem.figure_names), and a rule's outputs cannot depend on a wildcard.  The training
+# seed stays a wildcard: every seed's run gets its own figures.
 for _ds in DATASETS:
 
     rule:
         name:
             f"figures_{_ds}"
         input:
-            csv=f"reports/{_ds}/metrics.csv",
-            samples=expand("reports/{ds}/eval/{s}_samples.pt", ds=_ds, s=["diffsem"] + baselines_of(_ds)),
-            curves=expand("reports/{ds}/curves/{c}.csv", ds=_ds, c=CURVES),
+            csv=f"reports/{_ds}/seed{{seed}}/metrics.csv",
+            samples=expand("reports/{ds}/seed{{seed}}/eval/{s}_samples.pt", ds=_ds, s=["diffsem"] + baselines_of(_ds)),
+            curves=expand("reports/{ds}/seed{{seed}}/curves/{c}.csv", ds=_ds, c=CURVES),
         output:
-            expand("reports/{ds}/figures/{fig}.png", ds=_ds, fig=figures_of(_ds)),
+            expand("reports/{ds}/seed{{seed}}/figures/{fig}.png", ds=_ds, fig=figures_of(_ds)),
         params:
             scale=SCALE,
             ds=_ds,
@@ -19,11 +20,11 @@ for _ds in DATASETS:
         conda:
             "../envs/diffsem.yaml"
         log:
-            f"logs/{_ds}/figures.log",
+            f"logs/{_ds}/seed{{seed}}/figures.log",
         benchmark:
-            f"benchmarks/{_ds}/figures.tsv"
+            f"benchmarks/{_ds}/seed{{seed}}/figures.tsv"
         resources:
             runtime=10,
             mem_mb=2000,
         shell:
-            "diffsem --params params.yaml --scale {params.scale} figures --dataset {params.ds} > {log} 2>&1"
+            "diffsem --params params.yaml --scale {params.scale} figures --dataset {params.ds} --seed {wildcards.seed} > {log} 2>&1"

@@ -2,25 +2,25 @@ rule finetune:
     """Alg. 2: receiver classifier fine-tuned over a range of T' on the denoiser's output (classifier-ft:
     the control, the same fine-tune on [z_hat, z_hat, t] without a denoiser)."""
     input:
-        "data/{ds}/split.pt",
-        "models/{ds}/jscc.pt",
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/jscc.pt",
         finetune_unet,
     output:
-        "models/{ds}/receiver_{system}.pt",
-        "reports/{ds}/curves/finetune_{system}.csv",
+        "models/{ds}/seed{seed}/receiver_{system}.pt",
+        "reports/{ds}/seed{seed}/curves/finetune_{system}.csv",
     params:
         scale=SCALE,
-        cfg=effective("seed", "data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "validation"),
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "validation"),
     conda:
         "../envs/diffsem.yaml"
     log:
-        "logs/{ds}/finetune_{system}.log",
+        "logs/{ds}/seed{seed}/finetune_{system}.log",
     benchmark:
-        "benchmarks/{ds}/finetune_{system}.tsv",
+        "benchmarks/{ds}/seed{seed}/finetune_{system}.tsv",
     threads: workflow.cores
     resources:
         gpu=1,
         runtime=120,
         mem_mb=4000,
     shell:
-        "diffsem --params params.yaml --scale {params.scale} finetune --dataset {wildcards.ds} --system {wildcards.system} --threads {threads} > {log} 2>&1"
+        "diffsem --params params.yaml --scale {params.scale} finetune --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.system} --threads {threads} > {log} 2>&1"
