@@ -23,7 +23,6 @@ wildcard_constraints:
     variant="uncond|cond",
     system="classifier-ft|diffsem|e-diffsem",
     bsys="ibal|ibal-d",
-    asys="ibal|ibal-d|permutation",
     esys="direct|permutation|ibal|ibal-d",
 
 

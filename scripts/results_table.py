@@ -1,11 +1,11 @@
 """Every results table of docs/results.md for one dataset, from a finished run's reports/ and logs/.
 
-    python scripts/results_table.py [--dataset mnist] [--root .] [--snr 15]
+    python scripts/results_table.py [--dataset mnist] [--root .] [--seed 0] [--snr 15]
 
 Sections: learning curves (converged or not), the accuracy grid, the paper's claims with paired tests
-(reports/<ds>/comparisons.csv, Holm-adjusted) and a verdict each, the feature ceiling, the receiver
+(reports/<ds>/seed<k>/comparisons.csv, Holm-adjusted) and a verdict each, the feature ceiling, the receiver
 and guidance searches (validation), and wall time per rule.  Numbers only; the prose is the reader's.
-Across-seed intervals appear when metrics.csv holds more than one training seed (seed_* runs).
+Per-run tables are one training seed's (--seed); the across-seed table reads reports/seeds/<ds>.csv.
 """
 
 import argparse
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from diffsem.stats import seed_ci, verdict
+from diffsem.stages import Paths
+from diffsem.stats import verdict
 
 TAB = "\t"
 # the paper's numbers (MNIST Fig. 4 / Sec. IV-B at 15 dB, t = 300; CIFAR-10 Sec. IV-C at t = 150)
@@ -39,11 +40,11 @@ def at_ssim(df: pd.DataFrame, system: str, ssim: float) -> tuple[float, int]:
     return float(np.interp(ssim, xs, ys)), int(d.n_eval.min())
 
 
-def curves(root: Path, ds: str) -> None:
-    print("### Learning curves (validation; `reports/%s/curves/*.csv`, figure `curves.png`)\n" % ds)
+def curves(run: Paths) -> None:
+    print("### Learning curves (validation; `%s/curves/*.csv`, figure `curves.png`)\n" % run.dir("reports"))
     print("| stage | epochs run / cap | selected epoch | selection metric | best | change over the last 5 epochs before the best | status |")
     print("|---|---|---|---|---|---|---|")
-    cdir = root / "reports" / ds / "curves"
+    cdir = run.dir("reports") / "curves"
     for f in sorted(cdir.glob("*.csv")):
         d = pd.read_csv(f)
         metric = next((c for c in METRIC if c in d), None)
@@ -51,7 +52,7 @@ def curves(root: Path, ds: str) -> None:
             continue
         groups = list(d.groupby("point")) if "point" in d else [(None, d)]
         runs, bests, sel, deltas, hit_cap = [], [], [], [], 0
-        cap = int(d.max_epochs.max()) if "max_epochs" in d else _cap(root, ds, f.stem)
+        cap = int(d.max_epochs.max()) if "max_epochs" in d else _cap(run, f.stem)
         for _, g in groups:
             g = g.sort_values("epoch")
             b = g[g.selected == 1].iloc[0]
@@ -81,9 +82,9 @@ LOG_OF = {"jscc": "train_jscc", "unet_uncond": "train_diffusion_uncond", "unet_c
           "strong_permutation": "attack_permutation"}
 
 
-def _cap(root: Path, ds: str, stem: str):
+def _cap(run: Paths, stem: str):
     """The epoch cap of the stage that wrote a curve without a max_epochs column (its log's 'epoch k/N')."""
-    log = root / "logs" / ds / f"{LOG_OF.get(stem, stem)}.log"
+    log = run.dir("logs") / f"{LOG_OF.get(stem, stem)}.log"
     m = re.search(r"epoch \d+/(\d+)", log.read_text(errors="replace")) if log.is_file() else None
     return int(m.group(1)) if m else None
 
@@ -103,8 +104,8 @@ def grid(main_: pd.DataFrame, snr: float) -> None:
     print()
 
 
-def claims(root: Path, ds: str, main_: pd.DataFrame, snr: float) -> None:
-    cmp_path = root / "reports" / ds / "comparisons.csv"
+def claims(run: Paths, main_: pd.DataFrame, snr: float) -> None:
+    cmp_path = run.dir("reports") / "comparisons.csv"
     if not cmp_path.is_file():
         return
     cmp = pd.read_csv(cmp_path)
@@ -112,7 +113,7 @@ def claims(root: Path, ds: str, main_: pd.DataFrame, snr: float) -> None:
     print("### Paired tests at the headline points (exact McNemar, paired bootstrap 95 % CI, Holm over the whole grid)\n")
     print("| t | n | A | B | acc A | acc B | A − B (95 % CI) | A only / B only | p | p (Holm) | verdict |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for t in (150, 300) if ds == "mnist" else (150, 300):
+    for t in (150, 300):
         for _, r in cmp[cmp.t == t].iterrows():
             print(f"| {t} | {r.n} | {r.a} | {r.b} | {r.acc_a:.3f} | {r.acc_b:.3f} | {100 * r['diff']:+.1f} pts "
                   f"({100 * r.ci_lo:+.1f}, {100 * r.ci_hi:+.1f}) | {r.a_only} / {r.b_only} | {r.p:.2g} | {r.p_holm:.2g} | "
@@ -137,18 +138,23 @@ def claims(root: Path, ds: str, main_: pd.DataFrame, snr: float) -> None:
     print("\n(* = significant after Holm at 0.05; otherwise inconclusive at this n.)\n")
 
 
-def seeds_table(main_: pd.DataFrame) -> None:
-    if main_.seed.nunique() < 2:
-        print(f"Training seeds in this run: {sorted(int(v) for v in main_.seed.unique())} (one seed: no across-seed interval).\n")
+def seeds_table(run: Paths) -> None:
+    """reports/seeds/<ds>.csv (`diffsem summarize-seeds`, the DAG's summarize_seeds rule)."""
+    path = run.seeds_summary
+    if not path.is_file():
+        print(f"No across-seed summary yet ({path}).\n")
         return
-    print("### Across training seeds (mean ± 95 % Student-t half-width)\n")
-    print("| t | system | receiver acc | attacker acc | seeds |\n|---|---|---|---|---|")
-    for t in (150, 300):
-        for s, g in main_[main_.t == t].groupby("system"):
-            m, h, n = seed_ci(g.receiver_acc.dropna())
-            ma, ha, _ = seed_ci(g.attacker_acc)
-            print(f"| {t} | {s} | {m:.3f} ± {h:.3f} | {ma:.3f} ± {ha:.3f} | {n} |")
-    print()
+    d = pd.read_csv(path)
+    seeds = [c for c in d.columns if re.fullmatch(r"seed\d+", c)]
+    print(f"### Across training seeds ({', '.join(seeds)}; `{path}`; n = {int(d.n_images.min())} test images per point)\n")
+    for kind, fmt, unit in (("accuracy", "{:.4f}", "accuracy"), ("difference_pts", "{:+.2f}", "difference (pts)")):
+        print(f"| t | {unit} | " + " | ".join(seeds) + " | mean ± 95 % CI (Student t) |")
+        print("|---|---|" + "---|" * (len(seeds) + 1))
+        for _, r in d[d.kind == kind].iterrows():
+            half = "—" if pd.isna(r.half_width_95) else fmt.format(r.half_width_95).lstrip("+")
+            print(f"| {r.t} | {r.quantity.replace(' - ', ' − ')} | " + " | ".join(fmt.format(r[c]) for c in seeds) +
+                  f" | {fmt.format(r['mean'])} ± {half} |")
+        print()
 
 
 def paper_table(ds: str, main_: pd.DataFrame) -> None:
@@ -179,11 +185,11 @@ def paper_table(ds: str, main_: pd.DataFrame) -> None:
     print(line + f" (SE ≈ {se(0.5, max(n_o, 1)):.1%} each) |\n")
 
 
-def searches(root: Path, ds: str) -> None:
-    rs = root / "reports" / ds / "receiver_search.csv"
+def searches(run: Paths) -> None:
+    rs = run.dir("reports") / "receiver_search.csv"
     if rs.is_file():
         d = pd.read_csv(rs)
-        js = json.loads((root / "reports" / ds / "receiver_search.json").read_text())
+        js = json.loads((run.dir("reports") / "receiver_search.json").read_text())
         print(f"### DDIM step count on validation (`diffsem receiver-search`, n = {js.get('n_val')} validation images)\n")
         print("| N | system | acc t=150 | acc t=300 | drop vs reference | samples/s | speed-up |\n|---|---|---|---|---|---|---|")
         for _, r in d.iterrows():
@@ -191,7 +197,7 @@ def searches(root: Path, ds: str) -> None:
             print(f"| {r.max_steps} | {r.system} | {r.acc_t150:.3f} | {r.acc_t300:.3f} | {100 * drop:+.1f} pts | "
                   f"{r.samples_per_s:.1f} | {r.speedup:.1f}× |")
         print(f"\npicked (validation, tolerance {js['tolerance'] * 100:.1f} pts): {js['fast_receiver']['config']}\n")
-    gs = root / "reports" / ds / "guidance_search.csv"
+    gs = run.dir("reports") / "guidance_search.csv"
     if gs.is_file():
         d = pd.read_csv(gs)
         print("### E-DiffSem guidance weight on validation (`diffsem guidance-search`)\n")
@@ -201,15 +207,15 @@ def searches(root: Path, ds: str) -> None:
         print()
 
 
-def walltimes(root: Path, ds: str) -> None:
+def walltimes(run: Paths) -> None:
     print("### Wall time per rule (`logs/`, `benchmarks/`)\n")
     print("| rule | wall (min) | peak RSS (MB) |\n|---|---|---|")
     total = 0.0
-    for log in sorted((root / "logs" / ds).glob("*.log")):
+    for log in sorted((run.dir("logs")).glob("*.log")):
         m = re.findall(r"done in ([0-9.]+) s", log.read_text(errors="replace"))
         if m:
             total += float(m[-1])
-            bench = root / "benchmarks" / ds / f"{log.stem}.tsv"
+            bench = run.dir("benchmarks") / f"{log.stem}.tsv"
             rss = f"{pd.read_csv(bench, sep=TAB).max_rss.iloc[-1]:.0f}" if bench.is_file() else "—"
             print(f"| {log.stem} | {float(m[-1]) / 60:.1f} | {rss} |")
     print(f"| **sum** | **{total / 60:.1f}** | |\n")
@@ -219,27 +225,28 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--root", default=".")
+    ap.add_argument("--seed", type=int, default=0, help="the training seed whose run the per-run tables show")
     ap.add_argument("--snr", type=float, default=15.0)
     a = ap.parse_args()
-    root = Path(a.root)
-    path = root / "reports" / a.dataset / "metrics.csv"
+    run = Paths(Path(a.root), a.dataset, a.seed)
+    path = run.dir("reports") / "metrics.csv"
     if not path.is_file():
         raise SystemExit(f"results_table: {path} not found; run the pipeline first")
     df = pd.read_csv(path)
     main_ = df[df.snr_db == a.snr]
-    curves(root, a.dataset)
+    curves(run)
     paper_table(a.dataset, main_)
-    claims(root, a.dataset, main_, a.snr)
-    seeds_table(main_)
-    mj = root / "reports" / a.dataset / "metrics.json"
+    claims(run, main_, a.snr)
+    seeds_table(run)
+    mj = run.dir("reports") / "metrics.json"
     if mj.is_file() and "noiseless" in (head := json.loads(mj.read_text())):
         up = head["noiseless"]
         print("Noiseless bound (T' = 0, no channel noise, n = %d): " % up["n_eval"] +
               ", ".join(f"{s} {up[s + '_acc']:.3f}" for s in ("classifier", "classifier-ft", "diffsem", "e-diffsem")
                         if s + "_acc" in up) + "\n")
-    searches(root, a.dataset)
+    searches(run)
     grid(main_, a.snr)
-    walltimes(root, a.dataset)
+    walltimes(run)
 
 
 if __name__ == "__main__":

@@ -160,6 +160,10 @@ CASES = [
     Case("negative guidance weight", ["check-config"], "'sampler.guidance_w' = -1", {"sampler.guidance_w": -1}),
     Case("guidance weight not a number", ["guidance-search", "--weights", "0,lots"], "--weights must be comma-separated numbers"),
     Case("split from the first version (no validation slices)", ["train-jscc"], "from an older version", prepare=_old_split),
+    Case("negative training seed", ["data", "--seed", "-1"], "--seed -1 is invalid"),
+    Case("training seed list not integers", ["check-config"], "'seeds[0]' = 'one'", {"seeds": ["one"]}),
+    Case("unknown E-DiffSem label source", ["check-config"], "'diffusion.cond_labels' = 'fuzzy'", {"diffusion.cond_labels": "fuzzy"}),
+    Case("summary of a seed never run", ["summarize-seeds", "--seeds", "0,7"], "no finished run for training seed(s) 0, 7"),
 ]
 
 

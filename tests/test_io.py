@@ -59,3 +59,28 @@ def test_items_per_epoch_draws_a_fresh_subset():
     b = torch.cat(batches(100, 8, g, limit=20))
     assert a.numel() == 20 and a.unique().numel() == 20 and not torch.equal(a, b)
     assert torch.cat(batches(100, 8, g)).sort().values.equal(torch.arange(100))
+
+
+def test_a_key_added_later_at_its_legacy_value_keeps_old_checkpoints(tmp_path):
+    """config.LEGACY_DEFAULTS: a model trained before `diffusion.cond_labels` existed is the one-hot
+    model; it still loads under `onehot`, and is refused under `soft`."""
+    p = tmp_path / "unet.pt"
+    before = {"jscc": {"lr": 1e-3}, "diffusion": {"epochs": 3, "p_uncond": 0.1}}
+    save_checkpoint(p, {}, "unet_cond", {}, before)
+    now = {"jscc": {"lr": 1e-3}, "diffusion": {"epochs": 3, "p_uncond": 0.1, "cond_labels": "onehot"}}
+    load_checkpoint(p, "unet_cond", {}, now)
+    with pytest.raises(CheckpointError, match="different config .*diffusion"):
+        load_checkpoint(p, "unet_cond", {}, {**now, "diffusion": {**now["diffusion"], "cond_labels": "soft"}})
+    with pytest.raises(CheckpointError, match="different config"):  # only listed keys are forgiven
+        load_checkpoint(p, "unet_cond", {}, {**now, "diffusion": {**now["diffusion"], "new_key": 1}})
+    save_checkpoint(p, {}, "unet_cond", {}, now)  # recorded with the key: it must match exactly
+    with pytest.raises(CheckpointError, match="different config"):
+        load_checkpoint(p, "unet_cond", {}, before)
+
+
+def test_a_moved_dataset_mirror_does_not_void_a_checkpoint(tmp_path):
+    p = tmp_path / "jscc.pt"
+    save_checkpoint(p, {}, "jscc", {}, {"data": {"mirror": "../shared/datasets", "n_eval": 500}})
+    load_checkpoint(p, "jscc", {}, {"data": {"mirror": "/elsewhere/datasets", "n_eval": 500}})
+    with pytest.raises(CheckpointError, match="different config"):
+        load_checkpoint(p, "jscc", {}, {"data": {"mirror": "../shared/datasets", "n_eval": 100}})

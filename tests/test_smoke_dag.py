@@ -78,7 +78,7 @@ def test_dag_outputs(smoke_run):
                 "train_strong", "finetune_diffsem", "finetune_e-diffsem", "finetune_classifier-ft", "train_ceiling", "evaluate", "figures", "train_ibal",
                 "train_ibal-d", "attack_ibal", "attack_ibal-d", "attack_permutation", "evaluate_direct",
                 "evaluate_permutation", "evaluate_ibal", "evaluate_ibal-d", "collect"):
-        assert (work / "logs/mnist" / f"{log}.log").is_file()
+        assert (work / "logs/mnist/seed0" / f"{log}.log").is_file()
     split = json.loads((work / "data/mnist/seed0/split.json").read_text())
     c = split["counts"]
     assert c["tr_x"] + c["val_x"] == 900 and c["adv_x"] + c["adv_val_x"] == 600 and 80 <= c["val_x"] <= 100
@@ -223,3 +223,83 @@ def test_seed_wildcard_retrains_everything_and_summarises(smoke_run):
     assert acc.half_width_95.notna().all()
     clf = acc[(acc.quantity == "classifier") & (acc.t == 300)].iloc[0]
     assert clf.seed0 == pytest.approx(m0[(m0.system == "classifier") & (m0.t == 300) & (m0.snr_db == 15)].receiver_acc.mean())
+
+
+def _cli_call(cmd: str) -> tuple[str, frozenset]:
+    """A `diffsem` command line reduced to (subcommand, {(option, value)}): the options that name the
+    job, without the ones that only say how it runs (params file, scale, threads, seed list, log)."""
+    tokens = cmd.split(">")[0].split()
+    assert tokens[0] == "diffsem", cmd
+    sub, opts, i = None, set(), 1
+    while i < len(tokens):
+        if tokens[i].startswith("--"):
+            if tokens[i] not in ("--params", "--scale", "--threads", "--seeds"):
+                opts.add((tokens[i], tokens[i + 1]))
+            i += 2
+        else:
+            sub, i = sub or tokens[i], i + 1
+    return sub, frozenset(opts)
+
+
+def _covered(path: str, by: list[str]) -> bool:
+    return any(path == p or path.startswith(p.rstrip("/") + "/") for p in by)
+
+
+def test_dvc_yaml_matches_the_snakemake_dag(smoke_run):
+    """dvc.yaml is kept by hand beside the Snakefile: for every job of the smoke DAG (MNIST, seed 0) a
+    DVC stage runs the same `diffsem` command with the same outputs, depends on at least the job's
+    inputs, and lists at least the params sections the rule re-runs on."""
+    import re
+
+    from dvc.repo import Repo
+
+    work, repo = smoke_run
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(work), "--cores", "1",
+                          "--config", "scale=smoke", "--detailed-summary"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = [line.split("\t") for line in res.stdout.splitlines()[1:] if line.count("\t") >= 7]
+    jobs: dict = {}
+    for out, _, rule, _, inputs, shellcmd, *_ in rows:
+        if ("/mnist/seed0/" in out or out == "reports/seeds/mnist.csv") and shellcmd.startswith("diffsem"):
+            job = jobs.setdefault(_cli_call(shellcmd), {"rule": rule, "outs": set(), "ins": set()})
+            job["outs"].add(out)
+            job["ins"] |= {p for p in inputs.split(",") if p and p != "-"}
+    smk = "".join(p.read_text() for p in sorted((repo / "workflow/rules").glob("*.smk")))
+    sections = {m.group(1): {s.strip().strip('"') for s in m.group(2).split(",")}
+                for m in re.finditer(r"rule (\w+):(?:(?!\nrule ).)*?effective\(([^)]*)\)", smk, re.S)}
+    assert "finetune" not in sections  # its params come from common.smk's finetune_params:
+    fine = {"data", "schedule", "channel", "jscc", "finetune", "validation"}
+    stages, everything = {}, list(Repo(str(repo)).index.stages)
+    for st in everything:
+        if st.cmd and ("--dataset mnist --seed 0" in st.cmd or st.cmd.endswith("summarize-seeds --dataset mnist")):
+            stages[_cli_call(st.cmd)] = st
+
+    def own_params(st):
+        return {k.split(".")[0] for d in st.deps if hasattr(d, "params") and d.params for k in d.params}
+
+    def params_through(st, seen=()):
+        """A DVC stage re-runs on its own params and, through its deps, on every upstream stage's."""
+        out = own_params(st)
+        for up in everything:
+            if up is not st and up not in seen and any(_covered(str(o), [str(d)]) or _covered(str(d), [str(o)])
+                                                       for o in up.outs for d in st.deps if not hasattr(d, "params")):
+                out |= params_through(up, (*seen, st))
+        return out
+    assert len(jobs) >= 20 and set(jobs) == set(stages), set(jobs) ^ set(stages)
+    problems = []
+    for call, job in jobs.items():
+        st = stages[call]
+        outs, deps = [str(o) for o in st.outs], [str(d) for d in st.deps]
+        if not all(_covered(o, outs) for o in job["outs"]) or not all(any(_covered(x, [o]) for x in job["outs"]) for o in outs):
+            problems.append((st.addressing, "outs", sorted(job["outs"]), outs))
+        missing = sorted(p for p in job["ins"] if not _covered(p, deps))
+        if missing:
+            problems.append((st.addressing, "deps lack", missing))
+        params = params_through(st)
+        if job["rule"] == "finetune":
+            want = fine | ({"diffusion", "sampler"} if ("--system", "classifier-ft") not in call[1] else set())
+        else:
+            want = sections[job["rule"]] if job["rule"] in sections else set()
+        if not want <= params:
+            problems.append((st.addressing, "params lack", sorted(want - params)))
+    assert not problems, "\n".join(map(str, problems))

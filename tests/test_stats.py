@@ -66,3 +66,29 @@ def test_compare_pairs_receivers_and_attacker_on_the_same_images():
     assert (df.p_holm >= df.p).all()
     assert ("e-diffsem", "classifier") not in got.index  # absent systems are skipped
     assert verdict(r["diff"], r.p_holm) == "A > B" and verdict(0.01, 0.2) == "inconclusive"
+
+
+def test_seed_summary_means_and_paired_differences():
+    from diffsem.seeds import headline_accuracies, summarize
+
+    def metrics(acc_clf, acc_diff, att):
+        rows = []
+        for t in (150, 300):
+            rows += [dict(system="classifier", t=t, snr_db=15.0, receiver_acc=acc_clf, attacker_acc=att, n_eval=100),
+                     dict(system="diffsem", t=t, snr_db=15.0, receiver_acc=acc_diff, attacker_acc=att, n_eval=100),
+                     dict(system="direct", t=t, snr_db=15.0, receiver_acc=float("nan"), attacker_acc=0.9, n_eval=100)]
+        return pd.DataFrame(rows)
+
+    pts = [(150, 15.0), (300, 15.0)]
+    per = {0: headline_accuracies(metrics(0.80, 0.82, 0.70), pts), 1: headline_accuracies(metrics(0.84, 0.85, 0.72), pts),
+           2: headline_accuracies(metrics(0.82, 0.83, 0.71), pts)}
+    df = summarize(per, "mnist").set_index(["t", "quantity"])
+    r = df.loc[(300, "classifier")]
+    assert r["mean"] == pytest.approx(0.82) and r.n_seeds == 3 and r.n_images == 100
+    assert r.half_width_95 == pytest.approx(seed_ci([0.80, 0.84, 0.82])[1])
+    d = df.loc[(300, "diffsem - classifier")]
+    assert [d.seed0, d.seed1, d.seed2] == pytest.approx([2.0, 1.0, 1.0]) and d.kind == "difference_pts"
+    assert df.loc[(150, "classifier - attacker")]["mean"] == pytest.approx(100 * (0.82 - 0.71))
+    assert "direct" not in {q for _, q in df.index}  # baselines have no receiver: not a headline system
+    one = summarize({0: per[0]}, "mnist")
+    assert one.half_width_95.isna().all() and (one.n_seeds == 1).all()

@@ -78,3 +78,31 @@ def test_a_larger_epoch_cap_continues_the_saved_state(tmp_path):
               {"stage": {"epochs": 5, "lr": 1e-2}, "upstream": 2},
               validation=Validation(lambda: {"acc": next(scores)}, "acc", "max"), extendable="stage")
     assert len(res.curve) == 5 and res.curve[0]["val_acc"] == 0.5
+
+
+def test_soft_labels_are_thetas_softmax_and_eps_mse_takes_them():
+    """diffusion.cond_labels: soft trains E-DiffSem on Theta's soft label of the noisy input it sees."""
+    from diffsem.models import get_spec
+    from diffsem.models.unet import UNet
+    from diffsem.schedule import linear_schedule
+    from diffsem.stages import soft_labels
+    from diffsem.validation import eps_mse
+
+    torch.manual_seed(0)
+    clf = get_spec("mnist").classifier().eval()
+    f_t, t = torch.randn(6, 1, 8, 8), torch.tensor([1, 50, 100, 200, 300, 500])
+    p = soft_labels(clf, f_t, t, 500)
+    assert p.shape == (6, 10) and torch.allclose(p.sum(1), torch.ones(6))
+    assert torch.allclose(p, torch.softmax(clf(f_t, f_t, (t / 500.0).view(-1, 1)), 1))
+    net = UNet(1, 8, 10, 500).eval()
+    ab = linear_schedule(500, 1e-4, 2e-2).alpha_bar
+    f0 = torch.randn(16, 1, 8, 8)
+    seen = []
+
+    def ctx(x, tt):
+        seen.append(tt.clone())
+        return soft_labels(clf, x, tt, 500)
+
+    with torch.no_grad():
+        out = eps_mse(net, f0, ab, 500, ctx)
+    assert torch.cat(seen).numel() == 16 and out["eps_mse"] > 0

@@ -18,6 +18,13 @@ import yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "params.schema.yaml"
 SCHEMA_VERSION = 1
+# Keys added to a section after models were trained with it, each with the value that reproduces the
+# behaviour from before the key existed: a checkpoint whose recorded config lacks the key matches a
+# config holding it at that value (io.load_checkpoint), so adding an option does not void trained models.
+LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot"}
+# Keys that say where inputs are, not what they are (the split itself is checked by content): a moved
+# project or dataset mirror does not void a trained model.
+LOCATION_KEYS = frozenset({"mirror", "download_root"})
 
 
 class ConfigError(ValueError):
@@ -65,6 +72,7 @@ class DiffusionCfg:
     n_feat: int
     p_uncond: float
     patience: int
+    cond_labels: str  # E-DiffSem's training context: "onehot" (the true label) or "soft" (Theta's soft label)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import torch
 
-from .config import SCHEMA_VERSION
+from .config import LEGACY_DEFAULTS, LOCATION_KEYS, SCHEMA_VERSION
 
 
 class CheckpointError(RuntimeError):
@@ -76,10 +76,28 @@ def load_checkpoint(
         raise CheckpointError(f"checkpoint {path}: holds a {meta.get('kind')!r} model, expected {kind!r}")
     if arch is not None and meta.get("arch") != arch:
         raise CheckpointError(f"checkpoint {path}: architecture {meta.get('arch')} differs from the expected {arch}")
-    if config is not None and meta.get("config") != config:
-        diff = sorted(k for k in set(config) | set(meta.get("config", {})) if config.get(k) != meta.get("config", {}).get(k))
+    if config is not None:
+        config, recorded = without_locations(as_recorded(config, meta.get("config"))), without_locations(meta.get("config"))
+    if config is not None and recorded != config:
+        diff = sorted(k for k in set(config) | set(recorded or {}) if config.get(k) != (recorded or {}).get(k))
         raise CheckpointError(f"checkpoint {path}: trained with a different config (differs in: {', '.join(diff)}); rerun its stage")
     return blob["state"]
+
+
+def without_locations(config: Any) -> Any:
+    """``config`` without config.LOCATION_KEYS at any depth (where the data are, not what they are)."""
+    if not isinstance(config, dict):
+        return config
+    return {k: without_locations(v) for k, v in config.items() if k not in LOCATION_KEYS}
+
+
+def as_recorded(config: Any, recorded: Any) -> Any:
+    """``config`` without the keys that ``recorded`` predates (config.LEGACY_DEFAULTS, at their legacy
+    value), for comparing a current config with the one a checkpoint was trained under."""
+    if not isinstance(config, dict) or not isinstance(recorded, dict):
+        return config
+    return {k: as_recorded(v, recorded.get(k)) for k, v in config.items()
+            if k in recorded or k not in LEGACY_DEFAULTS or v != LEGACY_DEFAULTS[k]}
 
 
 def load_module_state(module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path) -> None:

@@ -60,9 +60,9 @@ def summarize(per_seed: dict[int, dict], dataset: str) -> pd.DataFrame:
 
 def summarize_runs(metrics_files: dict[int, Path], points: list[tuple[int, float]], dataset: str) -> pd.DataFrame:
     """`summarize` over each seed's metrics.csv file."""
-    per = {}
-    for seed, path in metrics_files.items():
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"seed {seed}: {path} not found (run that seed's DAG first)")
-        per[seed] = headline_accuracies(pd.read_csv(path), points)
+    missing = [seed for seed, path in metrics_files.items() if not Path(path).is_file()]
+    if missing:
+        raise FileNotFoundError(f"no finished run for training seed(s) {', '.join(map(str, missing))} "
+                                f"(no {metrics_files[missing[0]]}); run those seeds' DAG first")
+    per = {seed: headline_accuracies(pd.read_csv(path), points) for seed, path in metrics_files.items()}
     return summarize(per, dataset)

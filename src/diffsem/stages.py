@@ -8,6 +8,7 @@ per-stage offset, writes its outputs atomically, and saves per-epoch resume stat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -47,8 +48,12 @@ class Paths:
             raise ValueError("Paths.of needs a config merged for one dataset")
         return cls(Path(root), cfg.dataset, cfg.seed)
 
+    def dir(self, kind: str) -> Path:
+        """The run's folder of one kind (data, models, reports, logs, benchmarks)."""
+        return self.root / kind / self.dataset / f"seed{self.seed}"
+
     def _p(self, kind: str, name: str) -> Path:
-        return self.root / kind / self.dataset / f"seed{self.seed}" / name
+        return self.dir(kind) / name
 
     @property
     def seeds_summary(self) -> Path:
@@ -122,7 +127,10 @@ def jscc_config(cfg: Config, ds: str) -> dict:
 
 
 def unet_config(cfg: Config, ds: str, variant: str) -> dict:
-    return {"arch": unet_arch(cfg, ds, variant), "jscc": jscc_config(cfg, ds), "diffusion": cfg.section("diffusion")}
+    diffusion = cfg.section("diffusion")
+    if variant == "uncond":  # no labels: E-DiffSem's label choice does not touch DiffSem's U-Net
+        diffusion.pop("cond_labels")
+    return {"arch": unet_arch(cfg, ds, variant), "jscc": jscc_config(cfg, ds), "diffusion": diffusion}
 
 
 def adversary_config(cfg: Config, ds: str) -> dict:
@@ -295,6 +303,15 @@ def stage_jscc(cfg: Config, paths: Paths, device) -> list[float]:
 # ----------------------------------------------------------------------------- stage 2
 
 
+@torch.no_grad()
+def soft_labels(clf: torch.nn.Module, f_t: torch.Tensor, t: torch.Tensor, T: int) -> torch.Tensor:
+    """Stage-1 Theta's soft label on the noisy features f_t at step t (E-DiffSem trained on soft labels,
+    ``diffusion.cond_labels: soft``): what the receiver's first pass feeds the U-Net when T' = t, since a
+    received z_hat at T' is distributed as f_t at t = T' (Eq. 24)."""
+    tt = (t.to(f_t.dtype) / T).view(-1, 1)
+    return torch.softmax(clf(f_t, f_t, tt), dim=1)
+
+
 def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[float]:
     """Alg. 1 stage 2: the U-Net on frozen features with Eq. 15 (classifier-free when conditional)."""
     if variant not in ("uncond", "cond"):
@@ -315,7 +332,12 @@ def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[flo
 
     n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
     f0_val = encode_all(enc, split.val_x[:n_val], device)
-    ctx_val = F.one_hot(split.val_y[:n_val].to(device), spec.n_classes).float() if variant == "cond" else None
+    soft = variant == "cond" and cfg.diffusion.cond_labels == "soft"
+    if soft:
+        clf = load_jscc(paths, cfg, device)[1]
+        ctx_val = partial(soft_labels, clf, T=T)
+    else:
+        ctx_val = F.one_hot(split.val_y[:n_val].to(device), spec.n_classes).float() if variant == "cond" else None
 
     def score():
         return eps_mse(net, f0_val, ab, T, ctx_val)
@@ -329,7 +351,7 @@ def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[flo
         a = ab[t].view(-1, 1, 1, 1)
         f_t = a.sqrt() * f0 + (1 - a).sqrt() * eps  # Eq. 11
         if variant == "cond":
-            ctx = F.one_hot(y_all[idx_d], spec.n_classes).float()
+            ctx = soft_labels(clf, f_t, t, T) if soft else F.one_hot(y_all[idx_d], spec.n_classes).float()
             drop = torch.rand(b, generator=gd, device=device) < cfg.diffusion.p_uncond
             pred = net(f_t, t, ctx, drop)
         else:

@@ -51,9 +51,12 @@ def eps_bands(T: int, n_bands: int = 5) -> list[tuple[int, int]]:
 
 
 @torch.no_grad()
-def eps_mse(net, f0: torch.Tensor, alpha_bar: torch.Tensor, T: int, ctx: torch.Tensor | None = None,
+def eps_mse(net, f0: torch.Tensor, alpha_bar: torch.Tensor, T: int, ctx=None,
             batch: int = 512, seed: int = VAL_SEED, n_bands: int = 5) -> dict[str, float]:
-    """Eq. 15's epsilon-MSE on validation features, per t band and overall, with fixed (t, eps) draws."""
+    """Eq. 15's epsilon-MSE on validation features, per t band and overall, with fixed (t, eps) draws.
+
+    ``ctx``: None (unconditional), a (N, classes) tensor of labels, or a function (f_t, t) -> labels
+    (E-DiffSem trained on soft labels: the context depends on the noisy input)."""
     dev = f0.device
     g = torch.Generator(device=dev).manual_seed(seed)
     t = torch.randint(1, T + 1, (f0.shape[0],), generator=g, device=dev)
@@ -64,7 +67,10 @@ def eps_mse(net, f0: torch.Tensor, alpha_bar: torch.Tensor, T: int, ctx: torch.T
         sl = slice(i, i + batch)
         a = ab[t[sl]].view(-1, 1, 1, 1)
         f_t = a.sqrt() * f0[sl] + (1 - a).sqrt() * eps[sl]
-        pred = net(f_t, t[sl]) if ctx is None else net(f_t, t[sl], ctx[sl])
+        if ctx is None:
+            pred = net(f_t, t[sl])
+        else:
+            pred = net(f_t, t[sl], ctx(f_t, t[sl]) if callable(ctx) else ctx[sl])
         err[sl] = (pred - eps[sl]).pow(2).flatten(1).mean(1)
     out = {"eps_mse": float(err.mean())}
     for lo, hi in eps_bands(T, n_bands):

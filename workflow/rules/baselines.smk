@@ -23,30 +23,56 @@ rule train_ibal:
         "diffsem --params params.yaml --scale {params.scale} train-ibal --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.bsys} --threads {threads} > {log} 2>&1"
 
 
-rule attack_baseline:
-    """Black-box attackers + strong classifier for IBAL / IBAL-D; the Permutation strong classifier."""
+rule attack_ibal:
+    """Black-box attackers (one per grid point) + their strong classifier for IBAL / IBAL-D."""
     input:
         "data/{ds}/seed{seed}/split.pt",
-        attack_inputs,
+        "models/{ds}/seed{seed}/{bsys}.pt",
     output:
-        "models/{ds}/seed{seed}/attack_{asys}.pt",
-        "reports/{ds}/seed{seed}/curves/strong_{asys}.csv",
+        "models/{ds}/seed{seed}/attack_{bsys}.pt",
+        "reports/{ds}/seed{seed}/curves/attack_{bsys}.csv",
+        "reports/{ds}/seed{seed}/curves/strong_{bsys}.csv",
     params:
         scale=SCALE,
         cfg=effective("data", "schedule", "adversary", "strong", "eval", "baselines", "validation"),
     conda:
         "../envs/diffsem.yaml"
     log:
-        "logs/{ds}/seed{seed}/attack_{asys}.log",
+        "logs/{ds}/seed{seed}/attack_{bsys}.log",
     benchmark:
-        "benchmarks/{ds}/seed{seed}/attack_{asys}.tsv"
+        "benchmarks/{ds}/seed{seed}/attack_{bsys}.tsv"
     threads: workflow.cores
     resources:
         gpu=1,
         runtime=120,
         mem_mb=4000,
     shell:
-        "diffsem --params params.yaml --scale {params.scale} attack-baseline --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.asys} --threads {threads} > {log} 2>&1"
+        "diffsem --params params.yaml --scale {params.scale} attack-baseline --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.bsys} --threads {threads} > {log} 2>&1"
+
+
+rule attack_permutation:
+    """The Permutation baseline's strong classifier (no attacker network: the eavesdropper un-permutes nothing)."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+    output:
+        "models/{ds}/seed{seed}/attack_permutation.pt",
+        "reports/{ds}/seed{seed}/curves/strong_permutation.csv",
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "adversary", "strong", "eval", "baselines", "validation"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/attack_permutation.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/attack_permutation.tsv"
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=120,
+        mem_mb=4000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} attack-baseline --dataset {wildcards.ds} --seed {wildcards.seed} --system permutation --threads {threads} > {log} 2>&1"
 
 
 rule evaluate_baseline:

@@ -64,6 +64,15 @@ def effective(*sections):
     return values
 
 
+def finetune_params(wildcards):
+    """The values a receiver's fine-tune depends on (diffsem.stages.receiver_config): the classifier-ft
+    control has no denoiser and no sampler, so their settings do not re-run it."""
+    sections = ["data", "schedule", "channel", "jscc", "finetune", "validation"]
+    if wildcards.system != "classifier-ft":
+        sections += ["diffusion", "sampler"]
+    return effective(*sections)(wildcards)
+
+
 def baseline_eval_inputs(wildcards):
     """What a baseline's evaluation needs besides the split."""
     s, ds, seed = wildcards.esys, wildcards.ds, wildcards.seed
@@ -72,7 +81,3 @@ def baseline_eval_inputs(wildcards):
     if s == "permutation":
         return [f"models/{ds}/seed{seed}/attack_permutation.pt"]
     return [f"models/{ds}/seed{seed}/{s}.pt", f"models/{ds}/seed{seed}/attack_{s}.pt"]
-
-
-def attack_inputs(wildcards):
-    return [] if wildcards.asys == "permutation" else [f"models/{wildcards.ds}/seed{wildcards.seed}/{wildcards.asys}.pt"]

@@ -10,7 +10,7 @@ rule finetune:
         "reports/{ds}/seed{seed}/curves/finetune_{system}.csv",
     params:
         scale=SCALE,
-        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "validation"),
+        cfg=finetune_params,
     conda:
         "../envs/diffsem.yaml"
     log:
