@@ -16,6 +16,9 @@ validate(config, "workflow/schemas/params.schema.yaml")
 include: "workflow/rules/common.smk"
 
 
+report: "workflow/report/workflow.rst"
+
+
 # Only validated values reach a shell: `scale` is an enum in the schema, the wildcards are pinned here.
 wildcard_constraints:
     ds="|".join(DATASETS),

@@ -303,3 +303,25 @@ def test_dvc_yaml_matches_the_snakemake_dag(smoke_run):
         if not want <= params:
             problems.append((st.addressing, "params lack", sorted(want - params)))
     assert not problems, "\n".join(map(str, problems))
+
+
+def test_snakemake_report_has_every_figure_with_its_caption(smoke_run, tmp_path):
+    """`snakemake --report` gives one archive with every dataset's figures, each with its caption
+    (workflow/report/<role>.rst) and category (dataset), plus the rules' runtimes."""
+    import zipfile
+
+    from diffsem.figure_names import figure_files
+
+    work, repo = smoke_run
+    out = tmp_path / "report.zip"
+    res = _snakemake(work, repo, "--report", str(out))
+    assert res.returncode == 0, res.stderr[-2000:]
+    names = zipfile.ZipFile(out).namelist()
+    html = zipfile.ZipFile(out).read(next(n for n in names if n.endswith("report.html"))).decode()
+    for ds in ("mnist", "cifar10"):
+        cfg = load_config(work / "params.yaml", "smoke", ds)
+        for role, stem in figure_files(ds, cfg.baselines.systems).items():
+            assert any(n.endswith(f"/{stem}.png") for n in names), (ds, stem)
+            caption = (repo / "workflow/report" / f"{role}.rst").read_text().split()[:4]
+            assert " ".join(caption) in html, role
+    assert "train_jscc" in html  # per-rule runtimes

@@ -34,8 +34,13 @@ def baselines_of(ds):
     return list(merged_config(ds)["baselines"]["systems"])
 
 
+def figure_roles(ds):
+    """role -> figure file stem (diffsem.figure_names); each role has a caption in workflow/report/."""
+    return figure_files(ds, baselines_of(ds))
+
+
 def figures_of(ds):
-    return list(figure_files(ds, baselines_of(ds)).values())
+    return list(figure_roles(ds).values())
 
 
 FINETUNED = ["classifier-ft", "diffsem", "e-diffsem"]  # diffsem.stages.FINETUNED

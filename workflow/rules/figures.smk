@@ -11,7 +11,10 @@ for _ds in DATASETS:
             samples=expand("reports/{ds}/seed{{seed}}/eval/{s}_samples.pt", ds=_ds, s=["diffsem"] + baselines_of(_ds)),
             curves=expand("reports/{ds}/seed{{seed}}/curves/{c}.csv", ds=_ds, c=CURVES),
         output:
-            expand("reports/{ds}/seed{{seed}}/figures/{fig}.png", ds=_ds, fig=figures_of(_ds)),
+            # report(): `snakemake --report report.html` shows each with its caption, by dataset and seed
+            [report(f"reports/{_ds}/seed{{seed}}/figures/{stem}.png", caption=f"../report/{role}.rst",
+                    category=_ds, subcategory="seed {seed}")
+             for role, stem in figure_roles(_ds).items()],
         params:
             scale=SCALE,
             ds=_ds,
