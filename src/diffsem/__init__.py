@@ -7,3 +7,13 @@ about the maths: ``schedule`` (Eqs. 9-13), ``channel`` (power normalisation, AWG
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``diffsem.load`` / ``diffsem.TrainedRun`` (trained.py), imported on first use so that importing the
+    package (the Snakefile reads diffsem.figure_names) stays free of torch."""
+    if name in ("load", "TrainedRun"):
+        from . import trained
+
+        return getattr(trained, name)
+    raise AttributeError(f"module 'diffsem' has no attribute {name!r}")

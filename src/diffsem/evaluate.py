@@ -27,9 +27,8 @@ from tqdm import tqdm
 from .config import Config
 from .data import load_split, to_float
 from .io import atomic_path, write_json
-from .pipeline import Link, Receivers, matched
-from .stages import (SEED, Paths, load_adversaries, load_ceiling, load_jscc, load_receiver, load_strong, load_unet,
-                     point_key, schedule_of)
+from .pipeline import matched
+from .stages import SEED, Paths, point_key
 
 RECEIVERS = ("classifier", "classifier-ft", "diffsem", "e-diffsem")
 # the receivers and the feature ceiling (an MLP trained on z_hat per point: what z_hat allows, decisions §26)
@@ -184,19 +183,13 @@ def adversary_samples(cfg, split, link, advs, device, n_show: int = 8) -> dict:
 def stage_evaluate(cfg: Config, paths: Paths, device) -> pd.DataFrame:
     ds = paths.dataset
     split = load_split(paths.split, with_test=True)  # evaluation: the one place (with the baselines') that reads test
-    enc, clf = load_jscc(paths, cfg, device)
-    sched = schedule_of(cfg)
-    rx = Receivers(sched, clf, load_unet(paths, cfg, "uncond", device), load_receiver(paths, cfg, "diffsem", device),
-                   load_unet(paths, cfg, "cond", device), load_receiver(paths, cfg, "e-diffsem", device),
-                   max_steps=cfg.sampler.max_steps, max_iters=cfg.sampler.ediffsem_max_iters, guidance=cfg.sampler.guidance_w,
-                   classifier_ft=load_receiver(paths, cfg, "classifier-ft", device))
-    advs = load_adversaries(paths, cfg, device)
-    strong = load_strong(paths, cfg, device)
-    ceiling = load_ceiling(paths, cfg, device)
+    from .trained import TrainedRun
+
+    run = TrainedRun(cfg, paths, device)  # the one loader of a run's models (diffsem.load)
+    rx, advs, strong, ceiling, link = run.receivers, run.adversaries, run.strong, run.ceiling, run.link
     missing = [p for p in cfg.eval.attacker_points() if p not in advs]
     if missing:
         raise RuntimeError(f"evaluate: adversary checkpoint lacks points {missing[:3]}...; rerun train-adversary")
-    link = Link(enc, sched, cfg.channel.quantize_t2)
     model_files = [paths.jscc, paths.unet("uncond"), paths.unet("cond"), paths.receiver("diffsem"),
                    paths.receiver("e-diffsem"), paths.receiver("classifier-ft"), paths.adversary, paths.strong,
                    paths.ceiling, paths.split]
