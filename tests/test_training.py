@@ -106,3 +106,36 @@ def test_soft_labels_are_thetas_softmax_and_eps_mse_takes_them():
     with torch.no_grad():
         out = eps_mse(net, f0, ab, 500, ctx)
     assert torch.cat(seen).numel() == 16 and out["eps_mse"] > 0
+
+
+def test_attackers_continue_at_a_larger_epoch_cap(tmp_path):
+    """Raising adversary.epochs continues each point's saved state (train_attackers' extendable):
+    the continued run equals an uninterrupted one with the larger cap."""
+    from types import SimpleNamespace
+
+    from diffsem.attack import train_attackers
+
+    torch.manual_seed(0)
+    x = torch.randint(0, 256, (64, 1, 4, 4), dtype=torch.uint8)
+    spec = SimpleNamespace(adversary=lambda: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 16),
+                                                                  torch.nn.Unflatten(1, (1, 4, 4))))
+    proj = torch.randn(16, 4)
+    calls = []
+
+    def send(rows, t, snr, g):
+        calls.append(len(rows))
+        return x[rows.cpu()].float().flatten(1) / 255 @ proj + 0.01 * torch.randn(len(rows), 4, generator=g)
+
+    def run(epochs, resume):
+        acfg = SimpleNamespace(epochs=epochs, batch_size=16, lr=1e-2, items_per_epoch=0, patience=0)
+        meta = {"adversary": {"epochs": epochs, "patience": 0, "lr": 1e-2}}
+        return train_attackers(spec, send, x, [(10, 15.0)], acfg, 3, "cpu", "adv", resume, meta)
+
+    run(2, tmp_path / "a")
+    calls.clear()
+    models, _, curves = run(4, tmp_path / "a")  # continues from epoch 2
+    assert sum(calls) == 2 * 64  # two more epochs of queries, not four
+    ref, _, ref_curves = run(4, tmp_path / "b")  # uninterrupted
+    assert [r["epoch"] for r in curves["10@15"]] == [1, 2, 3, 4]
+    for k in ref["10@15"]:
+        assert torch.equal(models["10@15"][k], ref["10@15"][k])

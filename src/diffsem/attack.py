@@ -31,13 +31,16 @@ def point_key(t: int, snr: float) -> str:
 
 
 def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed: int, device, label: str = "adversary",
-                    resume_dir=None, meta=None, val_send: SendFn | None = None, x_val: torch.Tensor | None = None):
+                    resume_dir=None, meta=None, val_send: SendFn | None = None, x_val: torch.Tensor | None = None,
+                    extendable: str | None = "adversary"):
     """One inversion network per (t, snr) point; returns ({key: state_dict}, {key: final loss},
     {key: learning curve}).
 
     With ``resume_dir``, each point's training resumes from its own per-epoch state there.  With
     ``val_send``/``x_val`` (the adversary's own validation slice: its choices never see the defender's
-    data) each point keeps its best-validation-MSE epoch and stops early after ``acfg.patience``."""
+    data) each point keeps its best-validation-MSE epoch and stops early after ``acfg.patience``.
+    ``extendable`` names the section of ``meta`` holding the epoch cap: a larger cap continues each
+    point's saved state (points that had early-stopped stay stopped; training.fit)."""
     models, final, curves = {}, {}, {}
     for t, snr in points:
         key = point_key(t, snr)
@@ -65,7 +68,8 @@ def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed:
         opt, lrs = make_optimizer(net.parameters(), acfg.lr)
         resume = None if resume_dir is None else resume_dir / f"{label.replace(' ', '_')}_{key}.pt"
         res = fit(f"{label} {key}", {"model": net}, opt, lrs, acfg.epochs, x_adv.shape[0], acfg.batch_size, g, step,
-                  resume, meta, (gd,), acfg.items_per_epoch, validation)
+                  resume, meta, (gd,), acfg.items_per_epoch, validation,
+                  extendable=extendable if meta is not None and extendable in meta else None)
         models[key] = net.state_dict()
         final[key] = res.final_loss
         curves[key] = res.curve
