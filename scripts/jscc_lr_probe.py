@@ -1,7 +1,7 @@
 """Stage-1 learning-rate probe: a few hundred Alg. 1 stage-1 steps (T' = 0, the training SNR) of a
 dataset's encoder + receiver classifier at several learning rates, from the same initialisation and
 the same batches, on a split made by `diffsem data`.  Prints the mean loss per window of steps and the
-bypass accuracy on 1,000 random validation images (the slice data/<ds>/split.pt holds out).  docs/decisions.md §18 used it to pick CIFAR-10's rate.
+bypass accuracy on 1,000 random validation images (the slice data/<ds>/seed<k>/split.pt holds out).  docs/decisions.md §18 used it to pick CIFAR-10's rate.
 
     python scripts/jscc_lr_probe.py --dataset cifar10 --lrs 1e-3,3e-4 --steps 150 --batch 64
 """

@@ -6,7 +6,7 @@ Prints the best-validation epoch's bypass accuracy at T' = 0 / 150 / 300 / 350 (
 question of docs/decisions.md §21: what holds the Table I encoder below what the channel allows?
 ``--encoder global`` swaps Table I's last 3x3 convolution (each of the 64 features sees a 15x15 patch)
 for a Linear layer over the whole 32x8x8 map (a diagnostic, not a pipeline option).  Selection on the
-validation slice of data/<ds>/split.pt (made by `diffsem data`); the test set is sealed.
+validation slice of data/<ds>/seed<k>/split.pt (made by `diffsem data`); the test set is sealed.
 """
 
 import argparse

@@ -4,7 +4,7 @@
 #   scripts/run_cache.sh save    DIR   # copy data/ models/ reports/ logs/ benchmarks/ and Snakemake's metadata to DIR
 #   scripts/run_cache.sh restore DIR   # copy them back; `snakemake --cores all` then re-runs only what changed
 #
-# Resume states (models/<ds>/resume/) travel too, so an interrupted stage continues where it stopped.
+# Resume states (models/<ds>/seed<k>/resume/) travel too, so an interrupted stage continues where it stopped.
 # Snakemake's metadata (.snakemake/metadata) records each output's params and code, so a restored run
 # is not re-run wholesale; a rule whose params changed since is re-run as usual.  For DVC users the same
 # outputs go to a DVC remote instead: `dvc remote add -d runs DIR && dvc commit -f && dvc push`.

@@ -1,9 +1,9 @@
 """U-Net width study on the validation slice (docs/decisions.md §24): how well does each trained
 denoiser estimate f0, per t band, against the linear MMSE (Wiener) estimate?
 
-    python scripts/unet_width_study.py --unet models/mnist/unet_uncond.pt --unet /other/root/models/mnist/unet_uncond.pt
+    python scripts/unet_width_study.py --unet models/mnist/seed0/unet_uncond.pt --unet /other/root/models/mnist/seed0/unet_uncond.pt
 
-For every validation feature f0 (the pipeline's encoder, models/<ds>/jscc.pt) and a fixed draw of
+For every validation feature f0 (the pipeline's encoder, models/<ds>/seed<k>/jscc.pt) and a fixed draw of
 (t, eps), x_t = sqrt(abar_t) f0 + sqrt(1 - abar_t) eps (Eq. 11).  Each U-Net's one-shot estimate
 f0_hat = (x_t - sqrt(1 - abar_t) eps_hat) / sqrt(abar_t) (one DDIM step, Eq. 16) is scored by its
 per-element MSE to f0; so is the Wiener estimate mu + sqrt(abar) S (abar S + (1 - abar) I)^-1

@@ -84,3 +84,5 @@ def test_a_moved_dataset_mirror_does_not_void_a_checkpoint(tmp_path):
     load_checkpoint(p, "jscc", {}, {"data": {"mirror": "/elsewhere/datasets", "n_eval": 500}})
     with pytest.raises(CheckpointError, match="different config"):
         load_checkpoint(p, "jscc", {}, {"data": {"mirror": "../shared/datasets", "n_eval": 100}})
+    with pytest.raises(CheckpointError, match="different config"):  # mirror (JPEG for CIFAR-10) vs download
+        load_checkpoint(p, "jscc", {}, {"data": {"mirror": "", "n_eval": 500}})

@@ -197,10 +197,14 @@ def test_cifar10_dag_outputs(smoke_run):
     assert c["tr_x"] + c["val_x"] == 300 and c["adv_x"] + c["adv_val_x"] == 200 and c["test_x"] == 10000
 
 
-def test_seed_wildcard_retrains_everything_and_summarises(smoke_run):
+def test_seed_wildcard_retrains_everything_and_summarises(smoke_run, tmp_path):
     """A second training seed is a second run of every stage (own split, models, reports under
     seed1/), seed 0's run is left alone, and reports/seeds/<ds>.csv summarises both."""
-    work, repo = smoke_run
+    import shutil
+
+    shared, repo = smoke_run
+    work = tmp_path / "two-seeds"  # a copy: the shared smoke run stays a one-seed run for the other tests
+    shutil.copytree(shared, work, symlinks=True)
     config = ("seeds=[0,1]", "datasets=[mnist]")
     plan = _snakemake(work, repo, "-n", config=config)
     assert plan.returncode == 0, plan.stderr[-2000:]
@@ -265,10 +269,12 @@ def test_dvc_yaml_matches_the_snakemake_dag(smoke_run):
             job["outs"].add(out)
             job["ins"] |= {p for p in inputs.split(",") if p and p != "-"}
     smk = "".join(p.read_text() for p in sorted((repo / "workflow/rules").glob("*.smk")))
-    sections = {m.group(1): {s.strip().strip('"') for s in m.group(2).split(",")}
-                for m in re.finditer(r"rule (\w+):(?:(?!\nrule ).)*?effective\(([^)]*)\)", smk, re.S)}
-    assert "finetune" not in sections  # its params come from common.smk's finetune_params:
+    sections = {m.group(1): set(re.findall(r'"(\w+)"', m.group(2)))
+                for m in re.finditer(r"rule (\w+):(?:(?!\nrule ).)*?effective\((.*?)\)\s*,?\n", smk, re.S)}
+    # these take their params from common.smk's finetune_params / diffusion_params:
+    assert "finetune" not in sections and "train_diffusion" not in sections
     fine = {"data", "schedule", "channel", "jscc", "finetune", "validation"}
+    sections["train_diffusion"] = {"data", "schedule", "channel", "jscc", "diffusion", "validation"}
     stages, everything = {}, list(Repo(str(repo)).index.stages)
     for st in everything:
         if st.cmd and ("--dataset mnist --seed 0" in st.cmd or st.cmd.endswith("summarize-seeds --dataset mnist")):
@@ -276,6 +282,13 @@ def test_dvc_yaml_matches_the_snakemake_dag(smoke_run):
 
     def own_params(st):
         return {k.split(".")[0] for d in st.deps if hasattr(d, "params") and d.params for k in d.params}
+
+    def preset_gaps(st):
+        """A section a stage lists must be listed for every preset too (scales.<p>.<section>)."""
+        keys = {k for d in st.deps if hasattr(d, "params") and d.params for k in d.params}
+        presets = yaml.safe_load((repo / "params.yaml").read_text())["scales"]
+        return sorted(f"scales.{p}.{sec}" for sec in keys if "." not in sec and sec not in ("scale", "seeds")
+                      for p in presets if f"scales.{p}.{sec}" not in keys)
 
     def params_through(st, seen=()):
         """A DVC stage re-runs on its own params and, through its deps, on every upstream stage's."""
@@ -302,6 +315,8 @@ def test_dvc_yaml_matches_the_snakemake_dag(smoke_run):
             want = sections[job["rule"]] if job["rule"] in sections else set()
         if not want <= params:
             problems.append((st.addressing, "params lack", sorted(want - params)))
+        if preset_gaps(st):
+            problems.append((st.addressing, "params lack", preset_gaps(st)))
     assert not problems, "\n".join(map(str, problems))
 
 
@@ -351,6 +366,11 @@ def test_python_api_reproduces_the_evaluation(smoke_run):
     assert set(acc) == {*preds, "attacker"} and all(0 <= v <= 1 for v in acc.values())
     with pytest.raises(KeyError, match="no attacker trained for T'=7"):
         run.attack(z_rx, 7, snr)
+    t6 = next(t for t in run.cfg.eval.fig6_t if (t, snr) not in run.ceiling)  # an attacker-only point
+    acc6 = run.score(split.test_x[idx], split.test_y[idx], t6, snr, generator=torch.Generator().manual_seed(2))
+    assert "ceiling" not in acc6 and "attacker" in acc6 and "e-diffsem" in acc6
+    with pytest.raises(KeyError, match="no feature ceiling trained"):
+        run.receive(z_rx, t6, snr, systems=("ceiling",))
 
 
 def test_worked_example_runs_on_smoke_artefacts(smoke_run, tmp_path):

@@ -139,3 +139,26 @@ def test_attackers_continue_at_a_larger_epoch_cap(tmp_path):
     assert [r["epoch"] for r in curves["10@15"]] == [1, 2, 3, 4]
     for k in ref["10@15"]:
         assert torch.equal(models["10@15"][k], ref["10@15"][k])
+
+
+def test_a_smaller_cap_or_larger_patience_does_not_reuse_a_longer_run(tmp_path):
+    """An extendable state continues only under a cap (and patience) at least as large as it ran with."""
+    from diffsem.training import _State, _restore, _save
+
+    net = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam(net.parameters())
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt)
+    g = torch.Generator().manual_seed(0)
+    meta = {"adversary": {"epochs": 60, "patience": 4, "lr": 1e-3}, "data": {"mirror": "/a"}}
+    st = _State(epoch=40, curve=[{"epoch": 40}], best_epoch=38, best_value=0.1)
+    path = tmp_path / "r.pt"
+    _save(path, meta, {"m": net}, opt, sched, (g,), st)
+
+    def restored(m, epochs):
+        return _restore(path, m, {"m": net}, opt, sched, (g,), "adversary", epochs).epoch
+
+    assert restored({**meta, "adversary": {**meta["adversary"], "epochs": 80}}, 80) == 40  # larger cap: continue
+    assert restored({**meta, "data": {"mirror": "/moved"}}, 60) == 40  # a moved mirror keeps the state
+    assert restored({**meta, "adversary": {**meta["adversary"], "epochs": 30}}, 30) == 0  # ran past 30
+    assert restored({**meta, "adversary": {**meta["adversary"], "patience": 2}}, 60) == 0  # less patience now
+    assert restored({**meta, "adversary": {**meta["adversary"], "lr": 1e-4}}, 60) == 0  # other settings

@@ -72,12 +72,12 @@ def count_flops(fn) -> int:
     return fc.get_total_flops()
 
 
-def _receivers(cfg: Config, ds: str, device) -> tuple[Receivers, bool]:
+def _receivers(cfg: Config, ds: str, device, root: str = ".") -> tuple[Receivers, bool]:
     """(receivers, trained?): trained models when present (realistic E-DiffSem pass counts), else
     fresh ones (the same cost per pass)."""
     from .stages import Paths, load_jscc, load_receiver, load_unet, schedule_of
 
-    paths = Paths(Path("."), ds, cfg.seed)
+    paths = Paths(Path(root), ds, cfg.seed)
     sched = schedule_of(cfg)
     try:
         _, clf = load_jscc(paths, cfg, device)
@@ -93,10 +93,11 @@ def _receivers(cfg: Config, ds: str, device) -> tuple[Receivers, bool]:
                          cfg.sampler.ediffsem_max_iters), False
 
 
-def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q, max_steps: int = PAPER_MAX_STEPS) -> None:
+def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q, max_steps: int = PAPER_MAX_STEPS,
+                   root: str = ".") -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     device = torch.device(device_str)
-    rx, trained = _receivers(cfg, ds, device)
+    rx, trained = _receivers(cfg, ds, device, root)
     rx.max_steps = max_steps
     spec = get_spec(ds)
     g = torch.Generator(device=device).manual_seed(0)
@@ -213,39 +214,40 @@ def ddim_vs_diffusers(cfg: Config, ds: str, device: torch.device, t_start: int =
             "steps": len(their_steps)}
 
 
-def fast_receiver(cfg: Config, ds: str, device: torch.device, paper: dict) -> dict | None:
+def fast_receiver(cfg: Config, ds: str, device: torch.device, paper: dict, root: str = ".") -> dict | None:
     """Time the configuration `diffsem receiver-search` found against the paper's (same run, same
     models); the accuracy drop comes from the search, which measured it on the validation slice."""
     from .stages import Paths
 
-    found = Paths(Path("."), ds, cfg.seed).receiver_search
+    found = Paths(Path(root), ds, cfg.seed).receiver_search
     if not found.is_file():
         return None
     search = json.loads(found.read_text())
     n = int(search["fast_receiver"]["config"]["sampler.max_steps"])
-    fast = {s: _in_child(_receiver_part, cfg, ds, s, str(device), max_steps=n) for s in ("diffsem", "e-diffsem")}
+    fast = {s: _in_child(_receiver_part, cfg, ds, s, str(device), max_steps=n, root=root) for s in ("diffsem", "e-diffsem")}
     speedups = {s: fast[s]["samples_per_s"] / paper[s]["samples_per_s"] for s in fast}
     return {"dataset": ds, "config": search["fast_receiver"]["config"], "speedup": min(speedups.values()),
             "speedup_per_system": speedups, "samples_per_s": {s: r["samples_per_s"] for s, r in fast.items()},
             "max_accuracy_drop": search["fast_receiver"]["max_accuracy_drop"], "search_n_eval": search["n_eval"],
-            "search_file": str(Paths(Path("."), ds, cfg.seed).receiver_search)}
+            "search_file": str(found)}
 
 
-def run_bench(cfgs: dict[str, Config], device: torch.device, out: Path) -> dict:
-    """Every measurement for every dataset in ``cfgs`` (each dataset with its own merged config)."""
+def run_bench(cfgs: dict[str, Config], device: torch.device, out: Path, root: str = ".") -> dict:
+    """Every measurement for every dataset in ``cfgs`` (each dataset with its own merged config; trained
+    models of the run under ``root`` at each config's seed when present)."""
     res: dict = {"device": device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads()}
     res["matmul_gflops"] = matmul_gflops(device)
     res["receiver"], res["training"], fast = {}, {}, {}
     for ds, cfg in cfgs.items():
         res["receiver"][ds] = {}
         for system in ("classifier", "diffsem", "e-diffsem"):
-            r = _in_child(_receiver_part, cfg, ds, system, str(device))
+            r = _in_child(_receiver_part, cfg, ds, system, str(device), root=str(root))
             r["flops_fraction"] = r["gflops"] / res["matmul_gflops"]
             r["max_steps"] = PAPER_MAX_STEPS
             res["receiver"][ds][system] = r
         res["training"][ds] = {s: _in_child(_training_part, cfg, ds, s, str(device))
                                for s in ("jscc", "diffusion-uncond", "diffusion-cond", "adversary", "strong")}
-        f = fast_receiver(cfg, ds, device, res["receiver"][ds])
+        f = fast_receiver(cfg, ds, device, res["receiver"][ds], str(root))
         if f is not None:
             fast[ds] = f
     if fast:  # top level: the first dataset searched (MNIST in the default config); all under per_dataset

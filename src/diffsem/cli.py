@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return _run(args)
-    except (ConfigError, DataError, CheckpointError, TrainingError, ValueError, FileNotFoundError) as exc:
+    except (ConfigError, DataError, CheckpointError, TrainingError, ValueError, FileNotFoundError, KeyError) as exc:
         print(f"diffsem: error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", file=sys.stderr)
         return 2
 
@@ -161,8 +161,8 @@ def _run(args) -> int:
 
         # every registered dataset (its trained models when present, else fresh ones of the same cost)
         names = [args.dataset] if args.dataset else list(dict.fromkeys([*cfg.datasets, *SPECS]))
-        cfgs = {d: load_config(args.params, args.scale, d) for d in names}
-        print_table(run_bench(cfgs, device, Path(args.root) / "reports" / "bench.json"))
+        cfgs = {d: load_config(args.params, args.scale, d, args.seed) for d in names}
+        print_table(run_bench(cfgs, device, Path(args.root) / "reports" / "bench.json", args.root))
     elif args.stage == "receiver-search":
         from .receiver_search import search
 

@@ -22,8 +22,9 @@ SCHEMA_VERSION = 1
 # behaviour from before the key existed: a checkpoint whose recorded config lacks the key matches a
 # config holding it at that value (io.load_checkpoint), so adding an option does not void trained models.
 LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot"}
-# Keys that say where inputs are, not what they are (the split itself is checked by content): a moved
-# project or dataset mirror does not void a trained model.
+# Keys that say where inputs are: a moved project or dataset mirror does not void a trained model.
+# Only the path is ignored: whether a mirror is used at all still counts (the CIFAR-10 mirror holds JPEG
+# re-encodings of the images torchvision downloads, so the two sources are different data).
 LOCATION_KEYS = frozenset({"mirror", "download_root"})
 
 

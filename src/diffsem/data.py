@@ -1,4 +1,4 @@
-"""Data stage: read a dataset (local mirror or torchvision download), split it, write data/<ds>/.
+"""Data stage: read a dataset (local mirror or torchvision download), split it, write data/<ds>/seed<k>/.
 
 The split (Sec. IV-A): a seeded permutation of the training set; the first (1 - adversary_fraction)
 goes to the transmitter-receiver pair, the rest to the adversary.  Each side then gives a fixed,
@@ -284,7 +284,7 @@ def make_split(train_x, train_y, test_x, test_y, cfg: DataCfg, seed: int, n_clas
 
 
 def split_summary(split: Split) -> dict:
-    """Counts and content hashes written beside the split (data/<ds>/split.json)."""
+    """Counts and content hashes written beside the split (data/<ds>/seed<k>/split.json)."""
     return {
         "counts": {k: int(v.shape[0]) for k, v in split.tensors().items()},
         "sha256": {k: tensor_sha256(v) for k, v in split.tensors().items()},

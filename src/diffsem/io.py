@@ -85,10 +85,12 @@ def load_checkpoint(
 
 
 def without_locations(config: Any) -> Any:
-    """``config`` without config.LOCATION_KEYS at any depth (where the data are, not what they are)."""
+    """``config`` with config.LOCATION_KEYS at any depth reduced to what they mean for the data: a
+    mirror's path becomes "mirror" (empty stays empty: torchvision's download), the download folder goes."""
     if not isinstance(config, dict):
         return config
-    return {k: without_locations(v) for k, v in config.items() if k not in LOCATION_KEYS}
+    return {k: ("mirror" if v else "") if k == "mirror" else without_locations(v)
+            for k, v in config.items() if k not in LOCATION_KEYS or k == "mirror"}
 
 
 def as_recorded(config: Any, recorded: Any) -> Any:

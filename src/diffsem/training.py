@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .io import CheckpointError, atomic_path
+from .io import CheckpointError, as_recorded, atomic_path, without_locations
 
 
 class TrainingError(RuntimeError):
@@ -114,7 +114,7 @@ def fit(
     gens = (g, *extra_generators)
     st = _State()
     if resume_path is not None and Path(resume_path).is_file():
-        st = _restore(resume_path, resume_meta or {}, modules, opt, sched, gens, extendable)
+        st = _restore(resume_path, resume_meta or {}, modules, opt, sched, gens, extendable, epochs)
     for epoch in range(st.epoch, epochs):
         selecting = validation is not None and validation.select
         if selecting and validation.patience and st.epoch - st.best_epoch >= validation.patience:
@@ -204,15 +204,30 @@ def _without_cap(meta: dict, section: str | None) -> dict:
     return out
 
 
-def _restore(path, meta, modules, opt, sched, gens, extendable: str | None = None) -> _State:
+def _capped(meta: dict, section: str | None) -> tuple[float, float]:
+    """(epochs, patience) of ``section`` in ``meta`` (patience 0 = never stop early: infinite)."""
+    sec = meta.get(section, {}) if section else {}
+    patience = sec.get("patience", 0) or float("inf")
+    return sec.get("epochs", float("inf")), patience
+
+
+def _restore(path, meta, modules, opt, sched, gens, extendable: str | None = None, epochs: int | None = None) -> _State:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:
         print(f"resume state {path} is unreadable; starting from scratch", flush=True)
         return _State()
-    if _without_cap(blob.get("meta", {}), extendable) != _without_cap(meta, extendable) or "curve" not in blob:
+    saved = as_recorded(without_locations(meta), without_locations(blob.get("meta", {})))
+    if _without_cap(without_locations(blob.get("meta", {})), extendable) != _without_cap(saved, extendable) or "curve" not in blob:
         print(f"resume state {path} was made with another config or version; starting from scratch", flush=True)
         return _State()
+    if extendable is not None:
+        # only a larger (or equal) cap continues: a state trained past a smaller cap, or with more patience
+        # than now allowed, is not what an uninterrupted run under the new settings would have produced
+        (old_epochs, old_pat), (new_epochs, new_pat) = _capped(blob["meta"], extendable), _capped(meta, extendable)
+        if int(blob["epoch"]) > (epochs if epochs is not None else new_epochs) or old_pat > new_pat:
+            print(f"resume state {path} ran past the new epoch cap or patience; starting from scratch", flush=True)
+            return _State()
     try:
         for k, m in modules.items():
             m.load_state_dict(blob["modules"][k])

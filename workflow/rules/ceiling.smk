@@ -8,7 +8,7 @@ rule train_ceiling:
         "reports/{ds}/seed{seed}/curves/ceiling.csv",
     params:
         scale=SCALE,
-        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "eval", "validation", "ceiling"),
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "eval", "validation", "ceiling", drop=("diffusion.cond_labels",)),
     conda:
         "../envs/diffsem.yaml"
     log:

@@ -1,4 +1,4 @@
-# Shared helpers.  Every step is thin, calling one `diffsem` CLI command and logs to logs/<ds>/.
+# Shared helpers.  Every step is thin, calling one `diffsem` CLI command and logs to logs/<ds>/seed<k>/.
 # The CLI re-validates params.yaml (with the scale given here) before doing any work.
 
 import copy
@@ -55,8 +55,18 @@ def finetune_unet(wildcards):
     return f"models/{wildcards.ds}/seed{wildcards.seed}/unet_{variant}.pt"
 
 
-def effective(*sections):
-    """A params function: the merged values of the given params.yaml keys for the job's dataset.
+def _as_recorded(section, values):
+    """What a run depends on in a section: the data's location is not (a moved mirror keeps the run;
+    whether a mirror is used at all still counts: diffsem.io.without_locations)."""
+    if section != "data":
+        return values
+    return {k: (bool(v) if k == "mirror" else v) for k, v in values.items() if k != "download_root"}
+
+
+def effective(*sections, drop=()):
+    """A params function: the merged values of the given params.yaml keys for the job's dataset,
+    without the dotted keys in ``drop`` (e.g. "diffusion.cond_labels" where only the labels-free side
+    of a section matters).
 
     Passed as each step's params so that Snakemake's params rerun-trigger re-runs a step whenever a
     value it depends on changes (the CLI re-reads params.yaml itself; nothing here reaches the shell).
@@ -64,9 +74,19 @@ def effective(*sections):
 
     def values(wildcards):
         merged = merged_config(wildcards.ds)
-        return {s: merged[s] for s in sections}
+        out = {s: _as_recorded(s, merged[s]) for s in sections}
+        for key in drop:
+            sec, name = key.split(".")
+            out[sec] = {k: v for k, v in out[sec].items() if k != name}
+        return out
 
     return values
+
+
+def diffusion_params(wildcards):
+    """train_diffusion: the unconditional U-Net does not depend on E-DiffSem's label choice."""
+    drop = ("diffusion.cond_labels",) if wildcards.variant == "uncond" else ()
+    return effective("data", "schedule", "channel", "jscc", "diffusion", "validation", drop=drop)(wildcards)
 
 
 def finetune_params(wildcards):
@@ -75,7 +95,8 @@ def finetune_params(wildcards):
     sections = ["data", "schedule", "channel", "jscc", "finetune", "validation"]
     if wildcards.system != "classifier-ft":
         sections += ["diffusion", "sampler"]
-    return effective(*sections)(wildcards)
+    drop = ("diffusion.cond_labels",) if wildcards.system == "diffsem" else ()
+    return effective(*sections, drop=drop)(wildcards)
 
 
 def baseline_eval_inputs(wildcards):

@@ -8,7 +8,7 @@ rule train_diffusion:
         "reports/{ds}/seed{seed}/curves/unet_{variant}.csv",
     params:
         scale=SCALE,
-        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "validation"),
+        cfg=diffusion_params,
     conda:
         "../envs/diffsem.yaml"
     log:
