@@ -60,6 +60,10 @@ def test_dvc_repro_builds_the_run(dvc_project):
     metrics = json.loads((work / "reports/mnist/seed0/metrics.json").read_text())
     assert 0 <= metrics["t300"]["e-diffsem_acc"] <= 1 and 0 <= metrics["t300"]["attacker_acc"] <= 1
     assert (work / "reports/seeds/mnist.csv").is_file()
+    shown = json.loads(_run(["dvc", "plots", "show", "--json"], work))
+    names = json.dumps(shown)
+    for plot in ("accuracy_vs_t", "privacy_utility_frontier", "attacker_vs_ssim", "jscc_curve"):
+        assert plot in names, plot
 
 
 def test_exp_run_reruns_only_what_a_finetune_key_affects(dvc_project):

@@ -62,6 +62,12 @@ def test_dag_outputs(smoke_run):
     # more self-noise leaves the attacker less: t=0 vs t=500 at the Fig. 4 SNR
     main = df[(df.system == "classifier") & (df.snr_db == cfg.eval.snr_db)].set_index("t")
     assert main.attacker_ssim[0] > main.attacker_ssim[500]
+    plots = work / "reports/mnist/seed0/plots"  # plot data for `dvc plots`
+    wide = pd.read_csv(plots / "accuracy_vs_t.csv")
+    assert set(wide.columns) == {"t", "attacker", *SYSTEMS, "ibal", "ibal-d"} and len(wide) == len(cfg.eval.t_grid)
+    for system in set(df.system):
+        one = pd.read_csv(plots / f"{system}.csv")
+        assert list(one.columns) == ["t", "receiver_acc", "attacker_acc", "attacker_ssim", "attacker_psnr"]
     metrics = json.loads((work / "reports/mnist/seed0/metrics.json").read_text())
     assert metrics["n_eval"] == cfg.data.n_eval and "t300" in metrics
     # the noiseless upper bound (t = 0, no channel) is at least the t = 0 accuracy at 15 dB, give or take noise

@@ -238,11 +238,29 @@ def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:
         cmp = compare(pd.concat([pd.read_csv(p) for p in preds], ignore_index=True))
         with atomic_path(paths.comparisons) as tmp:
             cmp.to_csv(tmp, index=False, float_format="%.6g")
+    write_plot_data(paths.plots, df, cfg)
     head = headline(df, cfg)
     if paths.eval_noiseless("diffsem").is_file():
         head["noiseless"] = json.loads(paths.eval_noiseless("diffsem").read_text())
     write_json(paths.metrics_json, head)
     return df
+
+
+def write_plot_data(folder: Path, df: pd.DataFrame, cfg: Config) -> None:
+    """Plot data for `dvc plots show/diff` at the Fig. 4 SNR (mean over evaluation-noise seeds):
+    ``accuracy_vs_t.csv`` (t, one receiver-accuracy column per system, ``attacker`` on DiffSem's
+    transmitter) and one ``<system>.csv`` per system (t, receiver and attacker accuracy, the attacker's
+    SSIM and PSNR: the privacy-utility frontier and Figs. 5/7 for that system)."""
+    main = df[df.snr_db == float(cfg.eval.snr_db)].groupby(["system", "t"], sort=False).mean(numeric_only=True).reset_index()
+    wide = main.pivot(index="t", columns="system", values="receiver_acc").dropna(axis=1, how="all")
+    wide["attacker"] = main[main.system == "classifier"].set_index("t").attacker_acc
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder / "accuracy_vs_t.csv") as tmp:
+        wide.reset_index().to_csv(tmp, index=False, float_format="%.6g")
+    for system, g in main.groupby("system", sort=False):
+        cols = ["t", "receiver_acc", "attacker_acc", "attacker_ssim", "attacker_psnr"]
+        with atomic_path(folder / f"{system}.csv") as tmp:
+            g[cols].sort_values("t").to_csv(tmp, index=False, float_format="%.6g")
 
 
 def headline(df: pd.DataFrame, cfg: Config) -> dict:

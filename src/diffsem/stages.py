@@ -71,6 +71,7 @@ class Paths:
     comparisons = property(lambda s: s._p("reports", "comparisons.csv"))  # paired tests (stats.compare)
     eval_points = property(lambda s: s._p("reports", "eval_points"))
     figures = property(lambda s: s._p("reports", "figures"))
+    plots = property(lambda s: s._p("reports", "plots"))  # plot data for `dvc plots` (evaluate.write_plot_data)
     receiver_search = property(lambda s: s._p("reports", "receiver_search.json"))
     ibal_sweep = property(lambda s: s._p("reports", "ibal_sweep.csv"))
 

@@ -42,6 +42,7 @@ rule collect:
         csv="reports/{ds}/seed{seed}/metrics.csv",
         json="reports/{ds}/seed{seed}/metrics.json",
         comparisons="reports/{ds}/seed{seed}/comparisons.csv",
+        plots=directory("reports/{ds}/seed{seed}/plots"),
     params:
         scale=SCALE,
         cfg=effective("eval", "baselines"),
