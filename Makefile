@@ -10,7 +10,7 @@ setup:  ## install the package, the pinned torch pair and the pipeline tools
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e ".[dev,pipeline]"
 
-run: setup  ## the whole DAG at the scale that finishes on a 2-core CPU machine (about an hour)
+run: setup  ## the whole DAG at the scale that finishes on a 2-core CPU machine (about 1 h 15 min)
 	snakemake --cores all --max-threads $(THREADS) --config scale=$(SCALE)
 
 test: setup  ## unit tests + a smoke run of the whole DAG

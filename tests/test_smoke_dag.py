@@ -77,7 +77,7 @@ def test_dag_outputs(smoke_run):
     for s in RECEIVERS:
         assert 0 <= up[f"{s}_acc"] <= 1 and up[f"{s}_acc"] >= at0[s] - 0.1
     for fig in ("fig3_schedule", "fig4_accuracy_vs_t", "fig5_accuracy_vs_ssim_psnr", "fig6_adversary_images",
-                "fig7_direct_permutation", "fig8_snr_robustness", "curves"):
+                "fig7_direct_permutation", "fig8_snr_robustness", "curves", "privacy_utility"):
         p = work / "reports/mnist/seed0/figures" / f"{fig}.png"
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     for log in ("data", "train_jscc", "train_diffusion_uncond", "train_diffusion_cond", "train_adversary",
@@ -192,7 +192,7 @@ def test_cifar10_dag_outputs(smoke_run):
     assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems))
     assert set(df.dataset) == {"cifar10"} and cfg.data.n_eval == 50 and (df.n_eval == 50).all()
     assert df[~df.system.isin(["direct", "permutation"])].receiver_acc.between(0, 1).all()
-    for fig in ("fig9_accuracy_vs_t", "fig10_accuracy_vs_ssim_psnr", "fig11_adversary_images"):
+    for fig in ("fig9_accuracy_vs_t", "fig10_accuracy_vs_ssim_psnr", "fig11_adversary_images", "privacy_utility"):
         p = work / "reports/cifar10/seed0/figures" / f"{fig}.png"
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     assert not (work / "reports/cifar10/seed0/figures/fig4_accuracy_vs_t.png").exists()
@@ -338,7 +338,9 @@ def test_snakemake_report_has_every_figure_with_its_caption(smoke_run, tmp_path)
     res = _snakemake(work, repo, "--report", str(out))
     assert res.returncode == 0, res.stderr[-2000:]
     names = zipfile.ZipFile(out).namelist()
-    html = zipfile.ZipFile(out).read(next(n for n in names if n.endswith("report.html"))).decode()
+    import html as html_lib
+
+    html = html_lib.unescape(zipfile.ZipFile(out).read(next(n for n in names if n.endswith("report.html"))).decode())
     for ds in ("mnist", "cifar10"):
         cfg = load_config(work / "params.yaml", "smoke", ds)
         for role, stem in figure_files(ds, cfg.baselines.systems).items():

@@ -5,7 +5,8 @@ for CIFAR-10 (Fig. 11's rows are at eval.fig6_t, set to 60/150/300 for CIFAR-10 
 Roles: ``schedule`` (Fig. 3), ``accuracy_vs_t`` (4/9), ``accuracy_vs_ssim_psnr`` (5/10),
 ``adversary_images`` (6/11), ``direct_permutation`` (7, only when either baseline runs),
 ``snr_robustness`` (8), and ``learning_curves`` (ours, every dataset: each DiffSem training stage's
-training loss and validation metric per epoch, the selected epoch marked).
+training loss and validation metric per epoch, the selected epoch marked) and ``privacy_utility`` (ours,
+every dataset: receiver accuracy against the attacker on the same transmitter, one curve per system).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ FIGURES: dict[str, dict[str, str]] = {
         "direct_permutation": "fig7_direct_permutation",
         "snr_robustness": "fig8_snr_robustness",
         "learning_curves": "curves",
+        "privacy_utility": "privacy_utility",
     },
     "cifar10": {
         "accuracy_vs_t": "fig9_accuracy_vs_t",
         "accuracy_vs_ssim_psnr": "fig10_accuracy_vs_ssim_psnr",
         "adversary_images": "fig11_adversary_images",
         "learning_curves": "curves",
+        "privacy_utility": "privacy_utility",
     },
 }
 

@@ -212,6 +212,33 @@ def learning_curves(curve_dir: Path, path: Path, names) -> None:
     _save(fig, path)
 
 
+def privacy_utility(df: pd.DataFrame, snr_db: float, path: Path, title: str) -> None:
+    """Receiver accuracy against the accuracy of the attacker on the same transmitter, one curve per
+    system over T' (binomial SE bars both ways); on the diagonal the eavesdropper learns as much as the
+    receiver. DiffSem's receivers and the feature ceiling share DiffSem's transmitter (its attacker)."""
+    d = df[df.snr_db == snr_db]
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls=":", label="attacker = receiver")
+    for system, (label, color, marker) in STYLE.items():
+        s = d[d.system == system]
+        if s.empty or s.receiver_acc.isna().all():  # Direct / Permutation: no receiver
+            continue
+        g = s.groupby("t").agg(rx=("receiver_acc", "mean"), att=("attacker_acc", "mean"), n=("n_eval", "sum")).reset_index()
+        ax.errorbar(g.att, g.rx, xerr=_se(g.att, g.n), yerr=_se(g.rx, g.n), color=color, marker=marker, capsize=2,
+                    ls="--" if system == "ceiling" else "-", label=label, ms=4)
+        if system == "classifier":
+            for _, r in g.iterrows():
+                ax.annotate(f"t={int(r.t)}", (r.att, r.rx), fontsize=6, textcoords="offset points", xytext=(4, -8))
+    ax.set_xlabel("attacker accuracy (strong classifier on the eavesdropper's reconstruction)")
+    ax.set_ylabel("receiver accuracy")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{title}: privacy–utility frontier ({snr_db:g} dB)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    _save(fig, path)
+
+
 def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
     """Every figure of the dataset (figure_names.FIGURES) from metrics.csv and the evaluation samples."""
     from .figure_names import CURVES, figure_files
@@ -231,6 +258,7 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
         "direct_permutation": lambda p: fig7_direct_permutation(samples, schedule, p),
         "snr_robustness": lambda p: fig8_snr_robustness(df[df.system.isin(["classifier", "e-diffsem"])], p),
         "learning_curves": lambda p: learning_curves(paths.curve("jscc").parent, p, CURVES),
+        "privacy_utility": lambda p: privacy_utility(df, snr_db, p, ds_name),
     }
     out = []
     for role, stem in files.items():
