@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from diffsem.config import load_config
-from diffsem.evaluate import METRICS_COLUMNS, RECEIVERS, SYSTEMS
+from diffsem.evaluate import METRICS_COLUMNS, RECEIVERS, SYSTEMS, paper_rows
 
 
 def _project(tmp, repo, mirror, datasets=("mnist", "cifar10")):
@@ -49,8 +49,15 @@ def test_dag_outputs(smoke_run):
     df = pd.read_csv(work / "reports/mnist/seed0/metrics.csv")
     assert list(df.columns) == METRICS_COLUMNS
     n_points = len(cfg.eval.grid_points()) * len(cfg.eval.seeds)
-    assert len(df) == n_points * (len(SYSTEMS) + len(cfg.baselines.systems))
+    # one row per system and point under the paper's attacker, plus the semantic attacker's row per point
+    assert len(df) == n_points * (len(SYSTEMS) + len(cfg.baselines.systems) + 1)
     assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
+    assert set(df.attack) == {"inversion", "image", "semantic"}
+    assert set(df[df.attack == "image"].system) == {"direct", "permutation"}
+    sem = df[df.attack == "semantic"]
+    assert len(sem) == n_points and set(sem.system) == {"diffsem"} and sem.receiver_acc.isna().all()
+    assert sem.attacker_acc.between(0, 1).all() and sem.attacker_ssim.isna().all()
+    df = paper_rows(df)
     # receivers exist for DiffSem's systems and IBAL's, not for Direct/Permutation (NaN there)
     assert df[df.system.isin(["direct", "permutation"])].receiver_acc.isna().all()
     assert df[~df.system.isin(["direct", "permutation"])].receiver_acc.notna().all()
@@ -64,12 +71,13 @@ def test_dag_outputs(smoke_run):
     assert main.attacker_ssim[0] > main.attacker_ssim[500]
     plots = work / "reports/mnist/seed0/plots"  # plot data for `dvc plots`
     wide = pd.read_csv(plots / "accuracy_vs_t.csv")
-    assert set(wide.columns) == {"t", "attacker", *SYSTEMS, "ibal", "ibal-d"} and len(wide) == len(cfg.eval.t_grid)
+    assert set(wide.columns) == {"t", "attacker", "semantic", *SYSTEMS, "ibal", "ibal-d"} and len(wide) == len(cfg.eval.t_grid)
     for system in set(df.system):
         one = pd.read_csv(plots / f"{system}.csv")
         assert list(one.columns) == ["t", "receiver_acc", "attacker_acc", "attacker_ssim", "attacker_psnr"]
     metrics = json.loads((work / "reports/mnist/seed0/metrics.json").read_text())
     assert metrics["n_eval"] == cfg.data.n_eval and "t300" in metrics
+    assert 0 <= metrics["t300"]["semantic_attacker_acc"] <= 1 and "semantic_attacker_acc" in metrics["grid_mean"]
     # the noiseless upper bound (t = 0, no channel) is at least the t = 0 accuracy at 15 dB, give or take noise
     up = metrics["noiseless"]
     assert up["t"] == 0 and up["snr_db"] is None and up["n_eval"] == cfg.data.n_eval
@@ -81,7 +89,8 @@ def test_dag_outputs(smoke_run):
         p = work / "reports/mnist/seed0/figures" / f"{fig}.png"
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     for log in ("data", "train_jscc", "train_diffusion_uncond", "train_diffusion_cond", "train_adversary",
-                "train_strong", "finetune_diffsem", "finetune_e-diffsem", "finetune_classifier-ft", "train_ceiling", "evaluate", "figures", "train_ibal",
+                "train_strong", "finetune_diffsem", "finetune_e-diffsem", "finetune_classifier-ft", "train_ceiling", "evaluate", "figures",
+                "train_semantic", "evaluate_semantic", "train_ibal",
                 "train_ibal-d", "attack_ibal", "attack_ibal-d", "attack_permutation", "evaluate_direct",
                 "evaluate_permutation", "evaluate_ibal", "evaluate_ibal-d", "collect"):
         assert (work / "logs/mnist/seed0" / f"{log}.log").is_file()
@@ -97,7 +106,7 @@ def test_learning_curves_and_selection(smoke_run):
     want = {"jscc": "val_acc_mean", "unet_uncond": "val_eps_mse", "unet_cond": "val_eps_mse", "adversary": "val_mse",
             "strong": "val_acc_mean", "finetune_classifier-ft": "val_acc_mean", "finetune_diffsem": "val_acc_mean",
             "finetune_e-diffsem": "val_acc_mean", "ibal": "val_acc_mean", "strong_ibal": "val_acc_mean",
-            "strong_permutation": "val_acc_mean", "ceiling": "val_acc"}
+            "strong_permutation": "val_acc_mean", "ceiling": "val_acc", "semantic": "val_acc"}
     for name, metric in want.items():
         d = pd.read_csv(work / "reports/mnist/seed0/curves" / f"{name}.csv")
         assert {"epoch", "train_loss", "lr", metric, "selected"} <= set(d.columns), name
@@ -107,12 +116,14 @@ def test_learning_curves_and_selection(smoke_run):
     adv = pd.read_csv(work / "reports/mnist/seed0/curves/adversary.csv")
     assert adv.point.nunique() == len(cfg.eval.attacker_points())
     assert pd.read_csv(work / "reports/mnist/seed0/curves/ceiling.csv").point.nunique() == len(cfg.eval.grid_points())
+    assert pd.read_csv(work / "reports/mnist/seed0/curves/semantic.csv").point.nunique() == len(cfg.eval.attacker_points())
 
 
 def test_per_sample_predictions_and_paired_tests(smoke_run):
     """Per-sample predictions reproduce metrics.csv's accuracies; comparisons.csv holds the paired tests."""
     work, _ = smoke_run
-    metrics = pd.read_csv(work / "reports/mnist/seed0/metrics.csv")
+    everything = pd.read_csv(work / "reports/mnist/seed0/metrics.csv")
+    metrics = paper_rows(everything)
     pred = pd.read_csv(work / "reports/mnist/seed0/eval/diffsem_predictions.csv.gz")
     rx = pred[pred.role == "receiver"].assign(ok=lambda d: d.pred == d.label).groupby(["system", "t", "snr_db"]).ok.mean()
     for _, r in metrics[metrics.system.isin(SYSTEMS)].iterrows():
@@ -122,8 +133,17 @@ def test_per_sample_predictions_and_paired_tests(smoke_run):
         assert abs(att[(r.t, r.snr_db)] - r.attacker_acc) < 1e-9
     # the receivers share images: every point has n_eval rows per system, the same indices
     assert (pred.groupby(["system", "role", "t", "snr_db"]).size() == 100).all()
+    sem_pred = pd.read_csv(work / "reports/mnist/seed0/eval/semantic_predictions.csv.gz")
+    assert set(sem_pred.role) == {"semantic"} and set(sem_pred.system) == {"diffsem"}
+    sem_acc = sem_pred.assign(ok=lambda d: d.pred == d.label).groupby(["t", "snr_db"]).ok.mean()
+    for _, r in everything[everything.attack == "semantic"].iterrows():
+        assert abs(sem_acc[(r.t, r.snr_db)] - r.attacker_acc) < 1e-9
+    # the semantic attacker is scored on the receivers' images, so it pairs with them image by image
+    both = pred[pred.role == "attacker"].merge(sem_pred, on=["t", "snr_db", "seed", "index"], suffixes=("", "_s"))
+    assert len(both) == len(sem_pred) and (both.label == both.label_s).all()
     cmp = pd.read_csv(work / "reports/mnist/seed0/comparisons.csv")
-    assert {("diffsem", "classifier"), ("diffsem", "classifier-ft"), ("e-diffsem", "ibal-d")} <= set(zip(cmp.a, cmp.b))
+    assert {("diffsem", "classifier"), ("diffsem", "classifier-ft"), ("e-diffsem", "ibal-d"),
+            ("e-diffsem", "diffsem:semantic"), ("diffsem:semantic", "diffsem:attacker")} <= set(zip(cmp.a, cmp.b))
     assert cmp.p.between(0, 1).all() and (cmp.p_holm >= cmp.p - 1e-12).all()
 
 
@@ -189,7 +209,7 @@ def test_cifar10_dag_outputs(smoke_run):
     df = pd.read_csv(work / "reports/cifar10/seed0/metrics.csv")
     assert list(df.columns) == METRICS_COLUMNS
     assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
-    assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems))
+    assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems) + 1)  # + semantic
     assert set(df.dataset) == {"cifar10"} and cfg.data.n_eval == 50 and (df.n_eval == 50).all()
     assert df[~df.system.isin(["direct", "permutation"])].receiver_acc.between(0, 1).all()
     for fig in ("fig9_accuracy_vs_t", "fig10_accuracy_vs_ssim_psnr", "fig11_adversary_images", "privacy_utility"):
@@ -363,15 +383,19 @@ def test_python_api_reproduces_the_evaluation(smoke_run):
     split = load_split(run.paths.split, with_test=True)
     idx = split.images(run.cfg.eval.test_part(t, snr)).idx[: run.cfg.eval.batch_size]
     g = torch.Generator().manual_seed(point_seed(0, t, snr))
-    z_rx, _ = run.transmit(split.test_x[idx], t, snr, generator=g)
+    z_rx, z_eve = run.transmit(split.test_x[idx], t, snr, generator=g)
     preds = run.receive(z_rx, t, snr)
+    # ... and the eavesdropper's draw the semantic attacker was scored on (evaluate.transmissions)
+    sem = pd.read_csv(run.paths.predictions("semantic"))
+    sem = sem[(sem.t == t) & (sem.snr_db == snr)].set_index("index").loc[idx.tolist(), "pred"].to_numpy()
+    assert (run.semantic_attack(z_eve, t, snr).cpu().numpy() == sem).all()
     saved = pd.read_csv(run.paths.predictions("diffsem"))
     saved = saved[(saved.t == t) & (saved.snr_db == snr) & (saved.role == "receiver")]
     for system, p in preds.items():
         want = saved[saved.system == system].set_index("index").loc[idx.tolist(), "pred"].to_numpy()
         assert (p.cpu().numpy() == want).all(), system
     acc = run.score(split.test_x[idx], split.test_y[idx], t, snr, generator=torch.Generator().manual_seed(1))
-    assert set(acc) == {*preds, "attacker"} and all(0 <= v <= 1 for v in acc.values())
+    assert set(acc) == {*preds, "attacker", "semantic"} and all(0 <= v <= 1 for v in acc.values())
     with pytest.raises(KeyError, match="no attacker trained for T'=7"):
         run.attack(z_rx, 7, snr)
     t6 = next(t for t in run.cfg.eval.fig6_t if (t, snr) not in run.ceiling)  # an attacker-only point

@@ -57,12 +57,17 @@ def test_compare_pairs_receivers_and_attacker_on_the_same_images():
                              label=label, pred=pred))
         rows.append(dict(dataset="mnist", system="diffsem", role="attacker", t=300, snr_db=15.0, seed=0, index=i,
                          label=label, pred=label if i < 10 else -1))
+        rows.append(dict(dataset="mnist", system="diffsem", role="semantic", t=300, snr_db=15.0, seed=0, index=i,
+                         label=label, pred=label if i < 36 else -1))
     df = compare(pd.DataFrame(rows), n_boot=200)
     got = df.set_index(["a", "b"])
     r = got.loc[("diffsem", "classifier")]
     assert (r.n, r.a_only, r.b_only) == (40, 8, 0) and r.acc_a == pytest.approx(0.95) and r.acc_b == pytest.approx(0.75)
     att = got.loc[("classifier", "diffsem:attacker")]
     assert att.acc_b == pytest.approx(0.25) and att.p < 0.01
+    sem = got.loc[("classifier", "diffsem:semantic")]  # the semantic attacker's own column, paired per image
+    assert sem.acc_b == pytest.approx(0.9) and (sem.a_only, sem.b_only) == (0, 6)
+    assert got.loc[("diffsem:semantic", "diffsem:attacker")].a_only == 26
     assert (df.p_holm >= df.p).all()
     assert ("e-diffsem", "classifier") not in got.index  # absent systems are skipped
     assert verdict(r["diff"], r.p_holm) == "A > B" and verdict(0.01, 0.2) == "inconclusive"
@@ -74,9 +79,11 @@ def test_seed_summary_means_and_paired_differences():
     def metrics(acc_clf, acc_diff, att):
         rows = []
         for t in (150, 300):
-            rows += [dict(system="classifier", t=t, snr_db=15.0, receiver_acc=acc_clf, attacker_acc=att, n_eval=100),
-                     dict(system="diffsem", t=t, snr_db=15.0, receiver_acc=acc_diff, attacker_acc=att, n_eval=100),
-                     dict(system="direct", t=t, snr_db=15.0, receiver_acc=float("nan"), attacker_acc=0.9, n_eval=100)]
+            rows += [dict(system="classifier", attack="inversion", t=t, snr_db=15.0, receiver_acc=acc_clf, attacker_acc=att, n_eval=100),
+                     dict(system="diffsem", attack="inversion", t=t, snr_db=15.0, receiver_acc=acc_diff, attacker_acc=att, n_eval=100),
+                     dict(system="diffsem", attack="semantic", t=t, snr_db=15.0, receiver_acc=float("nan"),
+                          attacker_acc=att + 0.05, n_eval=100),
+                     dict(system="direct", attack="image", t=t, snr_db=15.0, receiver_acc=float("nan"), attacker_acc=0.9, n_eval=100)]
         return pd.DataFrame(rows)
 
     pts = [(150, 15.0), (300, 15.0)]
@@ -89,6 +96,10 @@ def test_seed_summary_means_and_paired_differences():
     d = df.loc[(300, "diffsem - classifier")]
     assert [d.seed0, d.seed1, d.seed2] == pytest.approx([2.0, 1.0, 1.0]) and d.kind == "difference_pts"
     assert df.loc[(150, "classifier - attacker")]["mean"] == pytest.approx(100 * (0.82 - 0.71))
+    # the semantic attacker's row does not leak into the inversion attacker's or DiffSem's receiver numbers
+    assert df.loc[(300, "diffsem")]["mean"] == pytest.approx(0.8333333) and df.loc[(300, "attacker")]["mean"] == pytest.approx(0.71)
+    assert df.loc[(300, "semantic")]["mean"] == pytest.approx(0.76)
+    assert df.loc[(300, "semantic - attacker")]["mean"] == pytest.approx(5.0)
     assert "direct" not in {q for _, q in df.index}  # baselines have no receiver: not a headline system
     one = summarize({0: per[0]}, "mnist")
     assert one.half_width_95.isna().all() and (one.n_seeds == 1).all()

@@ -249,6 +249,10 @@ def score_point(images, observe, strong, t: int, snr: float, seed: int, batch_si
             "n_eval": n}
 
 
+# the attacker each baseline is scored against (evaluate.ATTACKS): Direct and Permutation send images
+BASELINE_ATTACK = {"direct": "image", "permutation": "image", "ibal": "inversion", "ibal-d": "inversion"}
+
+
 @torch.no_grad()
 def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> pd.DataFrame:
     """Rows of metrics.csv for one baseline over the same (t, snr, seed) grid as DiffSem."""
@@ -292,7 +296,8 @@ def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> p
     for seed, t, snr in tqdm(points, desc=f"evaluate {system}", mininterval=5):
         r = score_point(split.images(cfg.eval.test_part(t, snr)), observe, strong, t, snr, seed, cfg.eval.batch_size, device, samples,
                         {"dataset": paths.dataset, "system": system})
-        rows.append({"dataset": paths.dataset, "system": system, "t": t, "snr_db": snr, "seed": seed, **r,
+        rows.append({"dataset": paths.dataset, "system": system, "attack": BASELINE_ATTACK[system], "t": t, "snr_db": snr,
+                     "seed": seed, **r,
                      "ediffsem_passes": math.nan})
     df = pd.DataFrame(rows, columns=COLUMNS)
     write_predictions(paths.predictions(system), samples)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 
-STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "train-ceiling", "finetune", "evaluate",
+STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "train-ceiling", "train-semantic", "finetune", "evaluate", "evaluate-semantic",
           "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "receiver-search", "guidance-search", "ibal-sweep", "summarize-seeds", "check-config"]
 
 
@@ -129,6 +129,13 @@ def _run(args) -> int:
     elif args.stage == "train-ceiling":
         for key, acc in stages.stage_ceiling(cfg, paths, device).items():
             print(f"ceiling {key}: validation accuracy {acc:.4f}")
+    elif args.stage == "train-semantic":
+        for key, acc in stages.stage_semantic(cfg, paths, device).items():
+            print(f"semantic attacker {key}: validation accuracy {acc:.4f} (adversary's validation slice)")
+    elif args.stage == "evaluate-semantic":
+        from .evaluate import stage_evaluate_semantic
+
+        stage_evaluate_semantic(cfg, paths, device)
     elif args.stage == "finetune":
         stages.stage_finetune(cfg, paths, args.system, device)
     elif args.stage == "evaluate":

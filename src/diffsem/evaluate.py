@@ -5,8 +5,12 @@ eavesdropper see independent channel realisations of the same transmission (Eq. 
 channel at the same SNR).  The attacker's reconstructions are scored by the strong classifier,
 SSIM (Eq. 8) and PSNR (Eq. 7) with scikit-image, pixel range R = 1.
 
-One row per (dataset, system, t, snr_db, seed) goes into metrics.csv.  The attacker attacks the
-transmitter, which the three receivers share, so its columns are repeated on the three rows.
+One row per (dataset, system, attack, t, snr_db, seed) goes into metrics.csv.  The attacker attacks
+the transmitter, which the receivers share, so its columns are repeated on the receivers' rows.
+``attack`` names the attacker (``ATTACKS``): the paper's protocol is ``inversion`` (DiffSem, IBAL,
+IBAL-D) or ``image`` (Direct, Permutation: the strong classifier reads the received image); the
+``semantic`` attacker's rows (a classifier on ẑ, decisions §29) come from their own rule with the
+receiver columns empty.
 Each finished point is cached under reports/<ds>/seed<k>/eval_points/ (keyed by a fingerprint of the models
 and settings), so an interrupted evaluation resumes per grid point.
 """
@@ -36,8 +40,13 @@ SYSTEMS = (*RECEIVERS, "ceiling")
 # per-sample predictions (reports/<ds>/seed<k>/eval/<rule>_predictions.csv.gz): one row per image, system and point;
 # role "receiver" or "attacker" (the strong classifier's label for the attacker's reconstruction)
 PRED_COLUMNS = ["dataset", "system", "role", "t", "snr_db", "seed", "index", "label", "pred"]
-COLUMNS = ["dataset", "system", "t", "snr_db", "seed", "receiver_acc", "attacker_acc", "attacker_ssim",
+COLUMNS = ["dataset", "system", "attack", "t", "snr_db", "seed", "receiver_acc", "attacker_acc", "attacker_ssim",
            "attacker_psnr", "n_eval", "ediffsem_passes"]
+# the attackers of metrics.csv's `attack` column; PAPER_ATTACKS are the paper's evaluation protocol
+ATTACKS = {"inversion": "inversion network per point, its reconstruction read by the strong classifier",
+           "image": "the strong classifier reads the received image (Direct, Permutation: no z_hat to invert)",
+           "semantic": "a classifier trained with labels on the eavesdropped z_hat per point (decisions §29)"}
+PAPER_ATTACKS = ("inversion", "image")
 # metrics.csv adds the run's training seed (`seed` above is the evaluation-noise seed, eval.seeds)
 METRICS_COLUMNS = ["dataset", "train_seed", *COLUMNS[1:]]
 
@@ -101,22 +110,31 @@ def prediction_rows(ds, system, role, t, snr, seed, index, label, pred) -> list[
              "index": int(i), "label": int(y), "pred": int(p)} for i, y, p in zip(index, label, pred)]
 
 
+def transmissions(cfg, split, link, t: int, snr: float, seed: int, device):
+    """The evaluation images of one grid point, sent once: yields (x, y, z_rx, z_eve) per batch, where the
+    receiver and the eavesdropper see independent channel draws of the same transmission (Eq. 4).
+
+    One definition of the point's draws: the receivers, the inversion attacker and the semantic
+    attacker (scored by a separate rule) all see the same ẑ per image, so they pair image by image."""
+    g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr))
+    for b in split.images(cfg.eval.test_part(t, snr)).idx.split(cfg.eval.batch_size):
+        x = to_float(split.test_x[b]).to(device)
+        z = link.transmit(link.features(x), t, snr, g)
+        z_rx = link.channel(z, snr, g)
+        yield x, split.test_y[b].to(device), z_rx, link.channel(z, snr, g)
+
+
 @torch.no_grad()
 def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, device, ceiling=None) -> tuple[list[dict], list[dict]]:
     """All systems and the attacker at one (t, snr, seed); returns (metrics.csv rows, per-sample rows).
 
     Every receiver sees the same received batch (same images, same channel draw), so any two of them
     can be compared with a paired test on the per-sample rows."""
-    g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr))
     t_start, scale = link.receive_step(t, snr)
     idx = split.images(cfg.eval.test_part(t, snr)).idx
     preds = {s: [] for s in SYSTEMS}
     att_pred, labels, ssims, psnrs, passes = [], [], [], [], []
-    for b in idx.split(cfg.eval.batch_size):
-        x = to_float(split.test_x[b]).to(device)
-        y = split.test_y[b].to(device)
-        z = link.transmit(link.features(x), t, snr, g)
-        z_rx, z_eve = link.channel(z, snr, g), link.channel(z, snr, g)
+    for x, y, z_rx, z_eve in transmissions(cfg, split, link, t, snr, seed, device):
         pr, p = receivers_predict(rx, z_rx, t_start, scale)
         pr["ceiling"] = ceiling(z_rx).argmax(1)
         for s in SYSTEMS:
@@ -133,7 +151,7 @@ def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, de
     att = {"attacker_acc": float((att_all == y_all).float().mean()), "attacker_ssim": float(np.concatenate(ssims).mean()),
            "attacker_psnr": float(np.concatenate(psnrs).mean())}
     mean_passes = float(torch.cat(passes).mean())
-    rows = [{"dataset": ds, "system": s, "t": t, "snr_db": snr, "seed": seed,
+    rows = [{"dataset": ds, "system": s, "attack": "inversion", "t": t, "snr_db": snr, "seed": seed,
              "receiver_acc": float((torch.cat(preds[s]) == y_all).float().mean()), **att,
              "n_eval": n, "ediffsem_passes": mean_passes if s == "e-diffsem" else math.nan} for s in SYSTEMS]
     index = idx.tolist()
@@ -221,13 +239,72 @@ def stage_evaluate(cfg: Config, paths: Paths, device) -> pd.DataFrame:
     return df
 
 
+@torch.no_grad()
+def stage_evaluate_semantic(cfg: Config, paths: Paths, device) -> pd.DataFrame:
+    """The semantic attacker on DiffSem's transmitter at every attacker grid point: its accuracy on the
+    eavesdropped ẑ of the same images and draws the receivers were scored on (``transmissions``), as
+    metrics.csv rows (system ``diffsem``, attack ``semantic``, receiver columns empty) and per-sample
+    predictions (role ``semantic``) for paired tests against the receivers."""
+    from .stages import load_jscc, load_semantic, schedule_of
+    from .pipeline import Link
+
+    split = load_split(paths.split, with_test=True)
+    enc, _ = load_jscc(paths, cfg, device)
+    link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
+    semantic = load_semantic(paths, cfg, device)
+    missing = [p for p in cfg.eval.grid_points() if p not in semantic]
+    if missing:
+        raise RuntimeError(f"evaluate-semantic: semantic attacker lacks points {missing[:3]}...; rerun train-semantic")
+    rows, samples = [], []
+    for seed in cfg.eval.seeds:
+        for t, snr in cfg.eval.grid_points():
+            net = semantic[(t, float(snr))]
+            pred, labels = [], []
+            for _, y, _, z_eve in transmissions(cfg, split, link, t, snr, seed, device):
+                pred.append(net(z_eve).argmax(1).cpu())
+                labels.append(y.cpu())
+            p_all, y_all = torch.cat(pred), torch.cat(labels)
+            idx = split.images(cfg.eval.test_part(t, snr)).idx.tolist()
+            rows.append({"dataset": paths.dataset, "system": "diffsem", "attack": "semantic", "t": t, "snr_db": snr,
+                         "seed": seed, "receiver_acc": math.nan, "attacker_acc": float((p_all == y_all).float().mean()),
+                         "attacker_ssim": math.nan, "attacker_psnr": math.nan, "n_eval": len(idx),
+                         "ediffsem_passes": math.nan})
+            samples += prediction_rows(paths.dataset, "diffsem", "semantic", t, snr, seed, idx, y_all.tolist(),
+                                       p_all.tolist())
+            print(f"evaluate-semantic {paths.dataset} t={t} snr={snr:g} seed={seed}: {rows[-1]['attacker_acc']:.3f}", flush=True)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    write_predictions(paths.predictions("semantic"), samples)
+    with atomic_path(paths.eval_part("semantic")) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    return df
+
+
+def read_eval_part(path: Path, system: str) -> pd.DataFrame:
+    """One evaluation rule's rows; parts written before the ``attack`` column get their paper-protocol name."""
+    df = pd.read_csv(path)
+    if "attack" not in df:
+        df["attack"] = "image" if system in ("direct", "permutation") else "inversion"
+    return df[COLUMNS]
+
+
+def paper_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """metrics.csv rows of the paper's protocol (one attacker per system): no extra attackers."""
+    return df[df.attack.isin(PAPER_ATTACKS)] if "attack" in df else df
+
+
+def eval_parts(cfg: Config) -> list[str]:
+    """The evaluation rules whose rows make up metrics.csv: DiffSem's, the semantic attacker's and each
+    configured baseline's."""
+    return ["diffsem", "semantic", *cfg.baselines.systems]
+
+
 def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:
     """metrics.csv = every evaluation rule's rows (DiffSem's and each configured baseline's); metrics.json."""
-    parts = ["diffsem", *cfg.baselines.systems]
+    parts = eval_parts(cfg)
     missing = [p for p in parts if not paths.eval_part(p).is_file()]
     if missing:
         raise FileNotFoundError(f"collect: evaluation results missing for {missing}; run their evaluate rules")
-    df = pd.concat([pd.read_csv(paths.eval_part(p)) for p in parts], ignore_index=True)[COLUMNS]
+    df = pd.concat([read_eval_part(paths.eval_part(p), p) for p in parts], ignore_index=True)
     df = df.assign(train_seed=cfg.seed)[METRICS_COLUMNS]
     with atomic_path(paths.metrics_csv) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
@@ -248,12 +325,16 @@ def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:
 
 def write_plot_data(folder: Path, df: pd.DataFrame, cfg: Config) -> None:
     """Plot data for `dvc plots show/diff` at the Fig. 4 SNR (mean over evaluation-noise seeds):
-    ``accuracy_vs_t.csv`` (t, one receiver-accuracy column per system, ``attacker`` on DiffSem's
-    transmitter) and one ``<system>.csv`` per system (t, receiver and attacker accuracy, the attacker's
+    ``accuracy_vs_t.csv`` (t, one receiver-accuracy column per system, ``attacker`` and ``semantic``:
+    the inversion and semantic attackers on DiffSem's transmitter) and one ``<system>.csv`` per system (t, receiver and attacker accuracy, the attacker's
     SSIM and PSNR: the privacy-utility frontier and Figs. 5/7 for that system)."""
-    main = df[df.snr_db == float(cfg.eval.snr_db)].groupby(["system", "t"], sort=False).mean(numeric_only=True).reset_index()
+    at_snr = df[df.snr_db == float(cfg.eval.snr_db)]
+    main = paper_rows(at_snr).groupby(["system", "t"], sort=False).mean(numeric_only=True).reset_index()
     wide = main.pivot(index="t", columns="system", values="receiver_acc").dropna(axis=1, how="all")
     wide["attacker"] = main[main.system == "classifier"].set_index("t").attacker_acc
+    sem = at_snr[at_snr.attack == "semantic"].groupby("t").attacker_acc.mean()
+    if not sem.empty:
+        wide["semantic"] = sem
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_path(folder / "accuracy_vs_t.csv") as tmp:
         wide.reset_index().to_csv(tmp, index=False, float_format="%.6g")
@@ -265,8 +346,10 @@ def write_plot_data(folder: Path, df: pd.DataFrame, cfg: Config) -> None:
 
 def headline(df: pd.DataFrame, cfg: Config) -> dict:
     """Numbers for `dvc metrics show`: accuracies at the Fig. 4 SNR at T' = 150 and 300 (nearest grid t)
-    and averaged over the grid, with binomial standard errors."""
-    main = df[df.snr_db == float(cfg.eval.snr_db)]
+    and averaged over the grid, with binomial standard errors; ``attacker_*`` is the paper's (inversion)
+    attacker, ``semantic_attacker_*`` the semantic one."""
+    at_snr = df[df.snr_db == float(cfg.eval.snr_db)]
+    main, sem = paper_rows(at_snr), at_snr[at_snr.attack == "semantic"]
     out: dict = {"n_eval": int(df.n_eval.iloc[0]), "snr_db": float(cfg.eval.snr_db)}
     ts = sorted(main.t.unique())
     others = [s for s in main.system.unique() if s not in SYSTEMS]
@@ -282,6 +365,9 @@ def headline(df: pd.DataFrame, cfg: Config) -> dict:
         p = float(at.loc["classifier", "attacker_acc"])
         d.update(attacker_acc=round(p, 4), attacker_se=round(math.sqrt(p * (1 - p) / n), 4),
                  attacker_ssim=round(float(at.loc["classifier", "attacker_ssim"]), 4))
+        if (sem.t == t).any():  # the semantic attacker on DiffSem's transmitter (decisions §29)
+            p = float(sem[sem.t == t].attacker_acc.mean())
+            d.update(semantic_attacker_acc=round(p, 4), semantic_attacker_se=round(math.sqrt(p * (1 - p) / n), 4))
         for s in others:  # baselines: their receiver (IBAL) and attacker accuracy at the same point
             if not math.isnan(at.loc[s, "receiver_acc"]):
                 d[f"{s}_acc"] = round(float(at.loc[s, "receiver_acc"]), 4)
@@ -290,4 +376,6 @@ def headline(df: pd.DataFrame, cfg: Config) -> dict:
     mean = main.groupby("system").receiver_acc.mean()
     out["grid_mean"] = {f"{s}_acc": round(float(mean[s]), 4) for s in SYSTEMS}
     out["grid_mean"]["attacker_acc"] = round(float(main[main.system == "classifier"].attacker_acc.mean()), 4)
+    if not sem.empty:
+        out["grid_mean"]["semantic_attacker_acc"] = round(float(sem.attacker_acc.mean()), 4)
     return out

@@ -34,7 +34,7 @@ FIGURES: dict[str, dict[str, str]] = {
 
 # the DiffSem pipeline's learning curves (reports/<ds>/seed<k>/curves/<name>.csv) and what each panel shows
 CURVES = ("jscc", "unet_uncond", "unet_cond", "adversary", "strong", "finetune_classifier-ft", "finetune_diffsem",
-          "finetune_e-diffsem", "ceiling")
+          "finetune_e-diffsem", "ceiling", "semantic")
 
 
 def figure_files(dataset: str, baselines: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -74,7 +74,10 @@ def fig3_schedule(schedule: Schedule, path: Path, mark_t: int = 184) -> None:
     _save(fig, path)
 
 
-def fig4_accuracy_vs_t(df: pd.DataFrame, snr_db: float, path: Path, title: str = "Fig. 4") -> None:
+def fig4_accuracy_vs_t(df: pd.DataFrame, snr_db: float, path: Path, title: str = "Fig. 4",
+                       semantic: pd.DataFrame | None = None) -> None:
+    """Receivers and the paper's attackers (``df``: paper-protocol rows) against t, plus the semantic
+    attacker on DiffSem's transmitter when its rows are given."""
     d = df[df.snr_db == snr_db]
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for system, (label, color, marker) in STYLE.items():
@@ -90,6 +93,11 @@ def fig4_accuracy_vs_t(df: pd.DataFrame, snr_db: float, path: Path, title: str =
         g = _agg(s, "attacker_acc")
         ax.errorbar(g.t, g["mean"], yerr=g.se, label=f"{ATTACKERS[system]} (attacker)", color=ATTACKER_COLOR[system],
                     ls="--", marker=STYLE["diffsem" if system == "classifier" else system][2], capsize=2, mfc="none")
+    sem = semantic[semantic.snr_db == snr_db] if semantic is not None else None
+    if sem is not None and not sem.empty:
+        g = _agg(sem, "attacker_acc")
+        ax.errorbar(g.t, g["mean"], yerr=g.se, label="semantic attacker (DiffSem tx)", color="black", ls=":",
+                    marker="s", capsize=2, mfc="none")
     ax.set_xlabel("t")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1.02)
@@ -212,10 +220,11 @@ def learning_curves(curve_dir: Path, path: Path, names) -> None:
     _save(fig, path)
 
 
-def privacy_utility(df: pd.DataFrame, snr_db: float, path: Path, title: str) -> None:
+def privacy_utility(df: pd.DataFrame, snr_db: float, path: Path, title: str, semantic: pd.DataFrame | None = None) -> None:
     """Receiver accuracy against the accuracy of the attacker on the same transmitter, one curve per
     system over T' (binomial SE bars both ways); on the diagonal the eavesdropper learns as much as the
-    receiver. DiffSem's receivers and the feature ceiling share DiffSem's transmitter (its attacker)."""
+    receiver. DiffSem's receivers and the feature ceiling share DiffSem's transmitter (its attacker).
+    With the semantic attacker's rows, E-DiffSem is also drawn against it (dotted, open squares)."""
     d = df[df.snr_db == snr_db]
     fig, ax = plt.subplots(figsize=(6, 5.5))
     ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls=":", label="attacker = receiver")
@@ -229,7 +238,14 @@ def privacy_utility(df: pd.DataFrame, snr_db: float, path: Path, title: str) -> 
         if system == "classifier":
             for _, r in g.iterrows():
                 ax.annotate(f"t={int(r.t)}", (r.att, r.rx), fontsize=6, textcoords="offset points", xytext=(4, -8))
-    ax.set_xlabel("attacker accuracy (strong classifier on the eavesdropper's reconstruction)")
+    sem = semantic[semantic.snr_db == snr_db] if semantic is not None else None
+    rx = d[d.system == "e-diffsem"]
+    if sem is not None and not sem.empty and not rx.empty:  # the same receiver against the semantic attacker
+        g = (rx.groupby("t").agg(rx=("receiver_acc", "mean"), n=("n_eval", "sum"))
+             .join(sem.groupby("t").agg(att=("attacker_acc", "mean")), how="inner").reset_index())
+        ax.errorbar(g.att, g.rx, xerr=_se(g.att, g.n), yerr=_se(g.rx, g.n), color="black", marker="s", capsize=2,
+                    ls=":", label="E-DiffSem vs semantic attacker", ms=4, mfc="none")
+    ax.set_xlabel("attacker accuracy (strong classifier on the reconstruction; semantic: classifier on z_hat)")
     ax.set_ylabel("receiver accuracy")
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
@@ -243,7 +259,11 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
     """Every figure of the dataset (figure_names.FIGURES) from metrics.csv and the evaluation samples."""
     from .figure_names import CURVES, figure_files
 
-    df = pd.read_csv(paths.metrics_csv)
+    from .evaluate import paper_rows
+
+    everything = pd.read_csv(paths.metrics_csv)
+    df = paper_rows(everything)
+    semantic = everything[everything.attack == "semantic"] if "attack" in everything else None
     samples = {s: torch.load(paths.eval_samples(s), map_location="cpu", weights_only=True)
                for s in ("diffsem", *cfg.baselines.systems)}
     snr_db = float(cfg.eval.snr_db)
@@ -252,13 +272,13 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
     ds_name = {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(paths.dataset, paths.dataset)
     draw = {
         "schedule": lambda p: fig3_schedule(schedule, p),
-        "accuracy_vs_t": lambda p: fig4_accuracy_vs_t(df, snr_db, p, f"{num['accuracy_vs_t']} ({ds_name})"),
+        "accuracy_vs_t": lambda p: fig4_accuracy_vs_t(df, snr_db, p, f"{num['accuracy_vs_t']} ({ds_name})", semantic),
         "accuracy_vs_ssim_psnr": lambda p: fig5_accuracy_vs_ssim_psnr(df, snr_db, p, f"{num['accuracy_vs_ssim_psnr']} ({ds_name})"),
         "adversary_images": lambda p: fig6_adversary_images(samples, schedule, p, f"{num['adversary_images']} ({ds_name})"),
         "direct_permutation": lambda p: fig7_direct_permutation(samples, schedule, p),
         "snr_robustness": lambda p: fig8_snr_robustness(df[df.system.isin(["classifier", "e-diffsem"])], p),
         "learning_curves": lambda p: learning_curves(paths.curve("jscc").parent, p, CURVES),
-        "privacy_utility": lambda p: privacy_utility(df, snr_db, p, ds_name),
+        "privacy_utility": lambda p: privacy_utility(df, snr_db, p, ds_name, semantic),
     }
     out = []
     for role, stem in files.items():

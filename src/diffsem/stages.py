@@ -28,7 +28,7 @@ from .training import Validation, fit, make_optimizer
 from .validation import capped, eps_mse, receiver_accuracy, write_curve
 
 # per-stage seed offsets, so stages draw independent streams from one master seed
-SEED = {"jscc": 1, "diffusion": 2, "adversary": 3, "strong": 4, "finetune": 5, "eval": 6, "ceiling": 7}
+SEED = {"jscc": 1, "diffusion": 2, "adversary": 3, "strong": 4, "finetune": 5, "eval": 6, "ceiling": 7, "semantic": 8}
 # receivers that Alg. 2 (or its control) fine-tunes; "classifier-ft" is the control without a denoiser
 FINETUNED = ("classifier-ft", "diffsem", "e-diffsem")
 
@@ -65,6 +65,7 @@ class Paths:
     jscc = property(lambda s: s._p("models", "jscc.pt"))
     adversary = property(lambda s: s._p("models", "adversary.pt"))
     ceiling = property(lambda s: s._p("models", "ceiling.pt"))
+    semantic = property(lambda s: s._p("models", "semantic.pt"))  # the semantic attacker (decisions §29)
     strong = property(lambda s: s._p("models", "strong.pt"))
     metrics_csv = property(lambda s: s._p("reports", "metrics.csv"))
     metrics_json = property(lambda s: s._p("reports", "metrics.json"))
@@ -146,6 +147,12 @@ def ceiling_config(cfg: Config, ds: str) -> dict:
             "points": [point_key(*p) for p in ceiling_points(cfg)]}
 
 
+def semantic_config(cfg: Config, ds: str) -> dict:
+    """The semantic attacker: the ceiling's network and recipe on the adversary's split, per attacker point."""
+    return {"jscc": jscc_config(cfg, ds), "ceiling": cfg.section("ceiling"), "n_feat": cfg.diffusion.n_feat,
+            "points": [point_key(*p) for p in cfg.eval.attacker_points()]}
+
+
 def strong_config(cfg: Config, ds: str) -> dict:
     return {"attackers": adversary_config(cfg, ds), "strong": cfg.section("strong")}
 
@@ -212,12 +219,21 @@ def load_adversaries(paths: Paths, cfg: Config, device) -> dict[tuple[int, float
 
 
 def load_ceiling(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
+    return _load_feature_classifiers(paths, paths.ceiling, "ceiling", ceiling_config(cfg, paths.dataset), device)
+
+
+def load_semantic(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
+    """The semantic attacker of each attacker point (decisions §29)."""
+    return _load_feature_classifiers(paths, paths.semantic, "semantic", semantic_config(cfg, paths.dataset), device)
+
+
+def _load_feature_classifiers(paths: Paths, path: Path, kind: str, meta: dict, device):
     from .ceiling import FeatureMLP
 
     spec = get_spec(paths.dataset)
-    state = load_checkpoint(paths.ceiling, "ceiling", {"dataset": paths.dataset}, ceiling_config(cfg, paths.dataset))
+    state = load_checkpoint(path, kind, {"dataset": paths.dataset}, meta)
     return per_point_models(state["models"], lambda: FeatureMLP(spec.k, int(state["hidden"]), spec.n_classes),
-                            paths.ceiling, device)
+                            path, device)
 
 
 def load_strong(paths: Paths, cfg: Config, device):
@@ -456,32 +472,51 @@ def stage_ceiling(cfg: Config, paths: Paths, device) -> dict[str, float]:
     """The feature ceiling (docs/decisions.md §26): per grid point, a FeatureMLP as large as the
     unconditional U-Net, trained on received z_hat from the T-R training split (fresh draws every
     batch), its epoch chosen on the validation slice."""
-    from .ceiling import ceiling_points, n_params, train_feature_classifier, width_for
+    from .ceiling import ceiling_points
+
+    split = load_split(paths.split)
+    n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
+    return _feature_classifiers(cfg, paths, device, "ceiling", ceiling_points(cfg), (split.tr_x, split.tr_y),
+                                (split.val_x[:n_val], split.val_y[:n_val]), paths.ceiling, ceiling_config(cfg, paths.dataset))
+
+
+def stage_semantic(cfg: Config, paths: Paths, device) -> dict[str, float]:
+    """The semantic attacker (issue "Attackers strong enough...", decisions §29): the ceiling's
+    network and recipe, trained with labels on the z_hat the eavesdropper overhears for its own
+    chosen-plaintext queries (the adversary's split), its epoch chosen on the adversary's validation
+    slice; one per attacker point, like the inversion networks."""
+    split = load_split(paths.split)
+    n_val = capped(split.adv_val_y.shape[0], cfg.validation.max_images)
+    return _feature_classifiers(cfg, paths, device, "semantic", cfg.eval.attacker_points(), (split.adv_x, split.adv_y),
+                                (split.adv_val_x[:n_val], split.adv_val_y[:n_val]), paths.semantic,
+                                semantic_config(cfg, paths.dataset))
+
+
+def _feature_classifiers(cfg: Config, paths: Paths, device, kind: str, points, train, val, out: Path, meta: dict) -> dict[str, float]:
+    """One FeatureMLP per point on ẑ of the ``train`` images (x, y), epoch chosen on ``val``; saves the
+    checkpoint ``out`` and the learning curve ``curves/<kind>.csv``; returns each point's best accuracy."""
+    from .ceiling import n_params, train_feature_classifier, width_for
 
     spec = get_spec(paths.dataset)
-    split = load_split(paths.split)
     enc, _ = load_jscc(paths, cfg, device)
     link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
-    f_tr = encode_all(enc, split.tr_x, device)
-    n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
-    f_val = encode_all(enc, split.val_x[:n_val], device)
+    f_tr, f_val = encode_all(enc, train[0], device), encode_all(enc, val[0], device)
     hidden = width_for(n_params(build_unet(unet_arch(cfg, paths.dataset, "uncond"))), spec.k, spec.n_classes)
-    meta = ceiling_config(cfg, paths.dataset)
 
     def sender(f0):
         return lambda rows, t, snr, g: link.channel(link.transmit(f0[rows], t, snr, g), snr, g)
 
     models, best, rows = {}, {}, []
-    for t, snr in ceiling_points(cfg):
+    for t, snr in points:
         key = point_key(t, snr)
-        net, res = train_feature_classifier(spec.k, hidden, spec.n_classes, sender(f_tr), split.tr_y, t, snr, cfg.ceiling,
-                                            cfg.seed + SEED["ceiling"], device, f"ceiling {key}", sender(f_val),
-                                            split.val_y[:n_val], paths.resume_dir / f"ceiling_{key}.pt", meta)
+        net, res = train_feature_classifier(spec.k, hidden, spec.n_classes, sender(f_tr), train[1], t, snr, cfg.ceiling,
+                                            cfg.seed + SEED[kind], device, f"{kind} {key}", sender(f_val), val[1],
+                                            paths.resume_dir / f"{kind}_{key}.pt", meta)
         models[key] = net.state_dict()
         best[key] = next(r["val_acc"] for r in res.curve if r["selected"])
         rows += [{"point": key, **r} for r in res.curve]
-    write_curve(paths.curve("ceiling"), rows)
-    save_checkpoint(paths.ceiling, {"models": models, "hidden": hidden}, "ceiling", {"dataset": paths.dataset}, meta)
+    write_curve(paths.curve(kind), rows)
+    save_checkpoint(out, {"models": models, "hidden": hidden}, kind, {"dataset": paths.dataset}, meta)
     return best
 
 

@@ -16,7 +16,8 @@ import pandas as pd
 from scipy import stats
 
 # the paper's claims as (A, B) pairs of per-sample prediction columns: "is A more accurate than B?"
-# "<system>" is a receiver; "<system>:attacker" is the strong classifier on that system's attacker output
+# "<system>" is a receiver; "<system>:attacker" is the strong classifier on that system's attacker output;
+# "<system>:semantic" the semantic attacker on that system's eavesdropped z_hat (decisions §29)
 CLAIM_PAIRS = (
     ("diffsem", "classifier"),
     ("e-diffsem", "classifier"),
@@ -26,6 +27,10 @@ CLAIM_PAIRS = (
     ("e-diffsem", "classifier-ft"),
     ("classifier", "diffsem:attacker"),
     ("e-diffsem", "diffsem:attacker"),
+    ("classifier", "diffsem:semantic"),
+    ("e-diffsem", "diffsem:semantic"),
+    ("ceiling", "diffsem:semantic"),
+    ("diffsem:semantic", "diffsem:attacker"),
     ("ceiling", "classifier"),
     ("ceiling", "e-diffsem"),
     ("e-diffsem", "ibal"),
@@ -90,9 +95,10 @@ def seed_ci(values, level: float = 0.95) -> tuple[float, float, int]:
 
 
 def correctness_table(pred: pd.DataFrame) -> pd.DataFrame:
-    """Per-sample predictions (evaluate.PRED_COLUMNS) -> one 0/1 column per receiver and attacker,
+    """Per-sample predictions (evaluate.PRED_COLUMNS) -> one 0/1 column per receiver and attacker
+    ("<system>:<role>" for the attackers' roles),
     indexed by (t, snr_db, seed, index)."""
-    p = pred.assign(key=np.where(pred.role == "receiver", pred.system, pred.system + ":attacker"),
+    p = pred.assign(key=np.where(pred.role == "receiver", pred.system, pred.system + ":" + pred.role),
                     correct=(pred.pred == pred.label).astype(np.int8))
     return p.pivot_table(index=["t", "snr_db", "seed", "index"], columns="key", values="correct", aggfunc="first")
 

@@ -23,7 +23,7 @@ import torch
 from .config import Config, load_config
 from .data import to_float
 from .pipeline import Link, Receivers
-from .stages import (Paths, load_adversaries, load_ceiling, load_jscc, load_receiver, load_strong, load_unet,
+from .stages import (Paths, load_adversaries, load_ceiling, load_jscc, load_receiver, load_semantic, load_strong, load_unet,
                      schedule_of)
 
 SYSTEMS = ("classifier", "classifier-ft", "diffsem", "e-diffsem", "ceiling")
@@ -82,6 +82,11 @@ class TrainedRun:
         """The feature ceiling of each grid point (decisions §26)."""
         return load_ceiling(self.paths, self.cfg, self.device)
 
+    @cached_property
+    def semantic(self) -> dict[tuple[int, float], torch.nn.Module]:
+        """The semantic attacker of each attacker point (decisions §29): a classifier on the eavesdropped ẑ."""
+        return load_semantic(self.paths, self.cfg, self.device)
+
     # ----------------------------------------------------------------- operations
     def _point(self, table: dict, t: int, snr_db: float, what: str):
         try:
@@ -121,14 +126,22 @@ class TrainedRun:
         return self._point(self.adversaries, t, snr_db, "attacker")(z_eve.to(self.device)).clamp(0, 1)
 
     @torch.no_grad()
+    def semantic_attack(self, z_eve: torch.Tensor, t: int, snr_db: float) -> torch.Tensor:
+        """The semantic attacker's labels for what the eavesdropper overheard at (T', SNR) (no reconstruction)."""
+        return self._point(self.semantic, t, snr_db, "semantic attacker")(z_eve.to(self.device)).argmax(1)
+
+    @torch.no_grad()
     def score(self, x: torch.Tensor, y: torch.Tensor, t: int, snr_db: float,
               generator: torch.Generator | None = None) -> dict[str, float]:
-        """Accuracy of every receiver and of the attacker (the strong classifier on its reconstruction)
-        on one batch sent at (T', SNR): receivers and eavesdropper see the same transmission."""
+        """Accuracy of every receiver, of the attacker (the strong classifier on its reconstruction) and,
+        where this run trained one, of the semantic attacker, on one batch sent at (T', SNR): receivers
+        and eavesdropper see the same transmission."""
         y = y.to(self.device)
         z_rx, z_eve = self.transmit(x, t, snr_db, generator)
         out = {s: float((p == y).float().mean()) for s, p in self.receive(z_rx, t, snr_db).items()}
         out["attacker"] = float((self.strong(self.attack(z_eve, t, snr_db)).argmax(1) == y).float().mean())
+        if self.paths.semantic.is_file():
+            out["semantic"] = float((self.semantic_attack(z_eve, t, snr_db) == y).float().mean())
         return out
 
 

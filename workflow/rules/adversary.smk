@@ -49,3 +49,30 @@ rule train_strong:
         mem_mb=4000,
     shell:
         "diffsem --params params.yaml --scale {params.scale} train-strong --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+
+
+rule train_semantic:
+    """The semantic attacker: the ceiling's MLP trained with labels on the eavesdropped z_hat of the
+    adversary's own queries, one per attacker point (decisions §29)."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/jscc.pt",
+    output:
+        "models/{ds}/seed{seed}/semantic.pt",
+        "reports/{ds}/seed{seed}/curves/semantic.csv",
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "eval", "validation", "ceiling", drop=("diffusion.cond_labels",)),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/train_semantic.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/train_semantic.tsv",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=120,
+        mem_mb=4000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} train-semantic --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"

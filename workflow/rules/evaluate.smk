@@ -31,6 +31,33 @@ rule evaluate:
         "diffsem --params params.yaml --scale {params.scale} evaluate --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
 
 
+rule evaluate_semantic:
+    """The semantic attacker on DiffSem's transmitter over the grid, on the receivers' images and draws."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/jscc.pt",
+        "models/{ds}/seed{seed}/semantic.pt",
+    output:
+        csv="reports/{ds}/seed{seed}/eval/semantic.csv",
+        predictions="reports/{ds}/seed{seed}/eval/semantic_predictions.csv.gz",
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "eval", "validation", "ceiling", drop=("diffusion.cond_labels",)),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/evaluate_semantic.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/evaluate_semantic.tsv",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=60,
+        mem_mb=4000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} evaluate-semantic --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+
+
 rule collect:
     """metrics.csv and metrics.json from DiffSem's and every baseline's evaluation rows."""
     input:
@@ -38,6 +65,8 @@ rule collect:
         "reports/{ds}/seed{seed}/eval/diffsem_noiseless.json",
         lambda w: expand("reports/{ds}/seed{seed}/eval/{esys}{ext}", ds=w.ds, seed=w.seed, esys=baselines_of(w.ds), ext=[".csv", "_predictions.csv.gz"]),
         "reports/{ds}/seed{seed}/eval/diffsem_predictions.csv.gz",
+        "reports/{ds}/seed{seed}/eval/semantic.csv",
+        "reports/{ds}/seed{seed}/eval/semantic_predictions.csv.gz",
     output:
         csv="reports/{ds}/seed{seed}/metrics.csv",
         json="reports/{ds}/seed{seed}/metrics.json",
