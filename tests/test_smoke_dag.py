@@ -85,18 +85,47 @@ def test_dag_outputs(smoke_run):
     for s in RECEIVERS:
         assert 0 <= up[f"{s}_acc"] <= 1 and up[f"{s}_acc"] >= at0[s] - 0.1
     for fig in ("fig3_schedule", "fig4_accuracy_vs_t", "fig5_accuracy_vs_ssim_psnr", "fig6_adversary_images",
-                "fig7_direct_permutation", "fig8_snr_robustness", "curves", "privacy_utility"):
+                "fig7_direct_permutation", "fig8_snr_robustness", "curves", "privacy_utility", "attack_study"):
         p = work / "reports/mnist/seed0/figures" / f"{fig}.png"
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     for log in ("data", "train_jscc", "train_diffusion_uncond", "train_diffusion_cond", "train_adversary",
                 "train_strong", "finetune_diffsem", "finetune_e-diffsem", "finetune_classifier-ft", "train_ceiling", "evaluate", "figures",
-                "train_semantic", "evaluate_semantic", "train_ibal",
+                "train_semantic", "evaluate_semantic", "attack_study", "train_ibal",
                 "train_ibal-d", "attack_ibal", "attack_ibal-d", "attack_permutation", "evaluate_direct",
                 "evaluate_permutation", "evaluate_ibal", "evaluate_ibal-d", "collect"):
         assert (work / "logs/mnist/seed0" / f"{log}.log").is_file()
     split = json.loads((work / "data/mnist/seed0/split.json").read_text())
     c = split["counts"]
     assert c["tr_x"] + c["val_x"] == 900 and c["adv_x"] + c["adv_val_x"] == 600 and 80 <= c["val_x"] <= 100
+
+
+def test_attack_study_rows_pair_with_the_receivers(smoke_run):
+    """attack_study.csv: every condition at every headline point, the semantic attacker everywhere and
+    the inversion attacker where configured; receiver columns equal the evaluation's; gaps consistent."""
+    from diffsem.attack_study import COLUMNS, conditions
+    from diffsem.stages import headline_points
+
+    work, _ = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    df = pd.read_csv(work / "reports/mnist/seed0/attack_study.csv")
+    assert list(df.columns) == COLUMNS
+    conds, pts = conditions(cfg.attack_study), headline_points(cfg)
+    n_inv = sum(c.study in cfg.attack_study.inversion for c in conds)
+    assert len(df) == (len(conds) + n_inv) * len(pts) * len(cfg.eval.seeds)
+    assert set(df[df.attack == "inversion"].study) == set(cfg.attack_study.inversion)
+    assert df.attacker_acc.between(0, 1).all() and df.p_holm.between(0, 1).all() and (df.p_holm >= df.p - 1e-12).all()
+    assert ((df["e-diffsem_acc"] - df.attacker_acc) * 100 - df.gap_pts).abs().max() < 1e-3
+    assert (df.ci_lo_pts <= df.gap_pts + 1e-9).all() and (df.gap_pts <= df.ci_hi_pts + 1e-9).all()
+    metrics = paper_rows(pd.read_csv(work / "reports/mnist/seed0/metrics.csv")).set_index(["system", "t", "snr_db"])
+    for _, r in df.iterrows():
+        assert abs(metrics.loc[("e-diffsem", r.t, r.snr_db), "receiver_acc"] - r["e-diffsem_acc"]) < 1e-6
+    eve = df[df.study == "eve_snr"]
+    assert set(eve.snr_db - eve.eve_snr_db) == {float(o) for o in cfg.attack_study.eve_snr_offsets_db}
+    q = df[(df.study == "queries") & (df.attack == "semantic")]
+    assert q.n_queries.nunique() == len(cfg.attack_study.query_fractions)
+    cls = df[df.setting == "classes"]
+    assert cls.attacker_acc_unseen.notna().all() and df[df.setting != "classes"].attacker_acc_unseen.isna().all()
+    assert (cls[cls.attack == "semantic"].attacker_acc_unseen == 0).all()  # it never saw those labels
 
 
 def test_learning_curves_and_selection(smoke_run):
@@ -211,8 +240,10 @@ def test_cifar10_dag_outputs(smoke_run):
     assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
     assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems) + 1)  # + semantic
     assert set(df.dataset) == {"cifar10"} and cfg.data.n_eval == 50 and (df.n_eval == 50).all()
+    assert (df.attack == "semantic").sum() == len(cfg.eval.grid_points())
+    df = paper_rows(df)
     assert df[~df.system.isin(["direct", "permutation"])].receiver_acc.between(0, 1).all()
-    for fig in ("fig9_accuracy_vs_t", "fig10_accuracy_vs_ssim_psnr", "fig11_adversary_images", "privacy_utility"):
+    for fig in ("fig9_accuracy_vs_t", "fig10_accuracy_vs_ssim_psnr", "fig11_adversary_images", "privacy_utility", "attack_study"):
         p = work / "reports/cifar10/seed0/figures" / f"{fig}.png"
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     assert not (work / "reports/cifar10/seed0/figures/fig4_accuracy_vs_t.png").exists()

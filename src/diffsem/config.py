@@ -156,6 +156,16 @@ class EvalCfg:
 
 
 @dataclass(frozen=True)
+class AttackStudyCfg:
+    """Extra attackers at the headline points (issue #13; decisions §30)."""
+
+    eve_snr_offsets_db: tuple[float, ...]  # the eavesdropper's channel this many dB below the receiver's
+    query_fractions: tuple[float, ...]  # shares of the adversary's split it may query
+    surrogate: tuple[str, ...]  # "classes": half the classes only; "shifted": affine + contrast shifted images
+    inversion: tuple[str, ...]  # studies in which the inversion attacker is trained too (the semantic one always is)
+
+
+@dataclass(frozen=True)
 class Config:
     scale: str
     seed: int  # the training seed of this run (one of `seeds` in the DAG; the CLI's --seed)
@@ -175,6 +185,7 @@ class Config:
     baselines: BaselinesCfg
     validation: ValidationCfg
     ceiling: TrainCfg
+    attack_study: AttackStudyCfg
 
     def section(self, name: str) -> dict[str, Any]:
         """A section as a plain dict (recorded in checkpoints)."""
@@ -185,7 +196,7 @@ _SECTIONS = {
     "data": DataCfg, "schedule": ScheduleCfg, "channel": ChannelCfg, "jscc": JsccCfg,
     "diffusion": DiffusionCfg, "sampler": SamplerCfg, "adversary": TrainCfg, "strong": TrainCfg,
     "finetune": FinetuneCfg, "eval": EvalCfg, "baselines": BaselinesCfg, "validation": ValidationCfg,
-    "ceiling": TrainCfg,
+    "ceiling": TrainCfg, "attack_study": AttackStudyCfg,
 }
 
 

@@ -110,9 +110,11 @@ def prediction_rows(ds, system, role, t, snr, seed, index, label, pred) -> list[
              "index": int(i), "label": int(y), "pred": int(p)} for i, y, p in zip(index, label, pred)]
 
 
-def transmissions(cfg, split, link, t: int, snr: float, seed: int, device):
+def transmissions(cfg, split, link, t: int, snr: float, seed: int, device, eve_snr: float | None = None):
     """The evaluation images of one grid point, sent once: yields (x, y, z_rx, z_eve) per batch, where the
     receiver and the eavesdropper see independent channel draws of the same transmission (Eq. 4).
+    ``eve_snr`` (default: ``snr``) puts the eavesdropper on a channel of its own SNR; its draw is the
+    same standard-normal draw scaled to that noise level, so the receivers' draws do not change.
 
     One definition of the point's draws: the receivers, the inversion attacker and the semantic
     attacker (scored by a separate rule) all see the same ẑ per image, so they pair image by image."""
@@ -121,7 +123,7 @@ def transmissions(cfg, split, link, t: int, snr: float, seed: int, device):
         x = to_float(split.test_x[b]).to(device)
         z = link.transmit(link.features(x), t, snr, g)
         z_rx = link.channel(z, snr, g)
-        yield x, split.test_y[b].to(device), z_rx, link.channel(z, snr, g)
+        yield x, split.test_y[b].to(device), z_rx, link.channel(z, snr if eve_snr is None else eve_snr, g)
 
 
 @torch.no_grad()

@@ -6,7 +6,9 @@ Roles: ``schedule`` (Fig. 3), ``accuracy_vs_t`` (4/9), ``accuracy_vs_ssim_psnr``
 ``adversary_images`` (6/11), ``direct_permutation`` (7, only when either baseline runs),
 ``snr_robustness`` (8), and ``learning_curves`` (ours, every dataset: each DiffSem training stage's
 training loss and validation metric per epoch, the selected epoch marked) and ``privacy_utility`` (ours,
-every dataset: receiver accuracy against the attacker on the same transmitter, one curve per system).
+every dataset: receiver accuracy against the attacker on the same transmitter, one curve per system) and
+``attack_study`` (ours, every dataset: the attackers under a worse eavesdropper channel, fewer queries and
+surrogate data at the headline points; attack_study.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ FIGURES: dict[str, dict[str, str]] = {
         "snr_robustness": "fig8_snr_robustness",
         "learning_curves": "curves",
         "privacy_utility": "privacy_utility",
+        "attack_study": "attack_study",
     },
     "cifar10": {
         "accuracy_vs_t": "fig9_accuracy_vs_t",
@@ -28,6 +31,7 @@ FIGURES: dict[str, dict[str, str]] = {
         "adversary_images": "fig11_adversary_images",
         "learning_curves": "curves",
         "privacy_utility": "privacy_utility",
+        "attack_study": "attack_study",
     },
 }
 

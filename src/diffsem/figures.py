@@ -255,6 +255,47 @@ def privacy_utility(df: pd.DataFrame, snr_db: float, path: Path, title: str, sem
     _save(fig, path)
 
 
+def attack_study(df: pd.DataFrame, path: Path, title: str) -> None:
+    """The attack study (attack_study.py) in three panels: the gap against the eavesdropper's SNR deficit,
+    accuracy against the number of queries, and the surrogate-data attackers beside the reference."""
+    d = df.groupby(["study", "setting", "attack", "t"], sort=False).mean(numeric_only=True).reset_index()
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
+    ts = sorted(d.t.unique())
+    style = {"semantic": ("black", "s", ":"), "inversion": ("tab:red", "o", "--")}
+    for a, (color, marker, ls) in style.items():
+        for t, alpha in zip(ts, np.linspace(1.0, 0.5, len(ts))):
+            e = d[(d.study == "eve_snr") & (d.attack == a) & (d.t == t)]
+            if not e.empty:
+                off = e.snr_db - e.eve_snr_db
+                axes[0].errorbar(off, e.gap_pts, yerr=[e.gap_pts - e.ci_lo_pts, e.ci_hi_pts - e.gap_pts], color=color,
+                                 marker=marker, ls=ls, alpha=alpha, capsize=2, label=f"{a}, t={t}")
+            q = d[(d.study == "queries") & (d.attack == a) & (d.t == t)].sort_values("n_queries")
+            if not q.empty:
+                axes[1].plot(q.n_queries, q.attacker_acc, color=color, marker=marker, ls=ls, alpha=alpha, label=f"{a}, t={t}")
+                axes[1].axhline(float(q["e-diffsem_acc"].iloc[0]), color="tab:purple", lw=1, alpha=alpha, ls="-.")
+    axes[0].axhline(0, color="0.5", lw=1)
+    axes[0].set_xlabel("eavesdropper's SNR deficit (dB)")
+    axes[0].set_ylabel("E-DiffSem − attacker (accuracy points)")
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("chosen-plaintext queries (adversary images)")
+    axes[1].set_ylabel("attacker accuracy (dash-dot: E-DiffSem)")
+    ref = d[(d.study == "eve_snr") & (d.eve_snr_db == d.snr_db)].assign(setting="reference")
+    sur = pd.concat([ref, d[d.study == "surrogate"]])
+    labels = [f"{r.setting}\n{r.attack}\nt={r.t}" for r in sur.itertuples()]
+    axes[2].bar(range(len(sur)), sur.attacker_acc, color=[style[a][0] for a in sur.attack], alpha=0.7)
+    axes[2].set_xticks(range(len(sur)), labels, fontsize=6)
+    axes[2].set_ylabel("attacker accuracy")
+    axes[2].set_ylim(0, 1.02)
+    for ax, name in zip(axes, ("worse eavesdropper channel", "attacker data", "surrogate data")):
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7)
+    fig.suptitle(f"{title}: attackers under changed conditions (headline points)")
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
     """Every figure of the dataset (figure_names.FIGURES) from metrics.csv and the evaluation samples."""
     from .figure_names import CURVES, figure_files
@@ -279,6 +320,7 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
         "snr_robustness": lambda p: fig8_snr_robustness(df[df.system.isin(["classifier", "e-diffsem"])], p),
         "learning_curves": lambda p: learning_curves(paths.curve("jscc").parent, p, CURVES),
         "privacy_utility": lambda p: privacy_utility(df, snr_db, p, ds_name, semantic),
+        "attack_study": lambda p: attack_study(pd.read_csv(paths.attack_study), p, ds_name),
     }
     out = []
     for role, stem in files.items():

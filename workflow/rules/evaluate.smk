@@ -58,6 +58,33 @@ rule evaluate_semantic:
         "diffsem --params params.yaml --scale {params.scale} evaluate-semantic --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
 
 
+rule attack_study:
+    """Attackers under a worse eavesdropper channel, fewer queries and surrogate data (headline points)."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/jscc.pt",
+        "models/{ds}/seed{seed}/strong.pt",
+        "reports/{ds}/seed{seed}/eval/diffsem_predictions.csv.gz",
+    output:
+        "reports/{ds}/seed{seed}/attack_study.csv",
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "adversary", "eval", "validation", "ceiling", "attack_study", drop=("diffusion.cond_labels",)),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/attack_study.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/attack_study.tsv",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=240,
+        mem_mb=6000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} attack-study --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+
+
 rule collect:
     """metrics.csv and metrics.json from DiffSem's and every baseline's evaluation rows."""
     input:

@@ -10,6 +10,7 @@ for _ds in DATASETS:
             csv=f"reports/{_ds}/seed{{seed}}/metrics.csv",
             samples=expand("reports/{ds}/seed{{seed}}/eval/{s}_samples.pt", ds=_ds, s=["diffsem"] + baselines_of(_ds)),
             curves=expand("reports/{ds}/seed{{seed}}/curves/{c}.csv", ds=_ds, c=CURVES),
+            study=f"reports/{_ds}/seed{{seed}}/attack_study.csv",
         output:
             # report(): `snakemake --report report.html` shows each with its caption, by dataset and seed
             [report(f"reports/{_ds}/seed{{seed}}/figures/{stem}.png", caption=f"../report/{role}.rst",
