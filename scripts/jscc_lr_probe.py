@@ -16,13 +16,12 @@ from tqdm import tqdm
 from diffsem.cli import add_run_arguments, run_of
 from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split, to_float
-from diffsem.models import get_spec
 from diffsem.pipeline import Link
 from diffsem.stages import schedule_of
 
 
 def probe(cfg, split, lr: float, steps: int, batch: int, window: int, seed: int = 0) -> tuple[list[float], float]:
-    spec = get_spec(cfg.dataset)
+    spec = cfg.spec
     torch.manual_seed(seed)
     enc, clf = spec.encoder(), spec.classifier()
     link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)

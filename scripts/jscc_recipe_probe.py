@@ -19,7 +19,6 @@ from torch import nn
 from diffsem.cli import add_run_arguments, run_of
 from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split, to_float
-from diffsem.models import get_spec
 from diffsem.pipeline import Link
 from diffsem.stages import schedule_of
 from diffsem.training import Validation, fit, make_optimizer
@@ -54,7 +53,7 @@ def main() -> None:
             raise ValueError(f"--t-range must be two steps 0 <= lo <= hi <= {cfg.schedule.T}, got {args.t_range!r}")
     except (ConfigError, DataError, ValueError) as exc:
         sys.exit(f"jscc_recipe_probe: {str(exc).splitlines()[0]}")
-    spec, sched, snr = get_spec("mnist"), schedule_of(cfg), cfg.channel.train_snr_db
+    spec, sched, snr = cfg.spec, schedule_of(cfg), cfg.channel.train_snr_db
     torch.manual_seed(args.init_seed)
     enc, clf = spec.encoder(), spec.classifier()
     if args.encoder == "global":

@@ -3,7 +3,8 @@
     python scripts/results_table.py [--dataset mnist] [--root .] [--seed 0] [--snr 15]
 
 Sections: learning curves (converged or not), the accuracy grid, the paper's claims with paired tests
-(reports/<ds>/seed<k>/comparisons.csv, Holm-adjusted) and a verdict each, the feature ceiling, the receiver
+(reports/<ds>/seed<k>/comparisons.csv, Holm-adjusted) and a verdict each, the attackers (inversion and
+semantic) and the attack study, the feature ceiling, the receiver
 and guidance searches (validation), and wall time per rule.  Numbers only; the prose is the reader's.
 Per-run tables are one training seed's (--seed); the across-seed table reads reports/seeds/<ds>.csv.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from diffsem.evaluate import paper_rows
 from diffsem.stages import Paths
 from diffsem.stats import verdict
 
@@ -138,6 +140,45 @@ def claims(run: Paths, main_: pd.DataFrame, snr: float) -> None:
     print("\n(* = significant after Holm at 0.05; otherwise inconclusive at this n.)\n")
 
 
+def attackers(run: Paths, df: pd.DataFrame, snr: float) -> None:
+    """The receivers against every attacker on DiffSem's transmitter, per t (metrics.csv's `attack` rows)."""
+    d = df[df.snr_db == snr]
+    if "attack" not in d or not (d.attack == "semantic").any():
+        return
+    sem = d[d.attack == "semantic"].groupby("t").attacker_acc.mean()
+    main_ = paper_rows(d)
+    rx = main_.groupby(["system", "t"]).receiver_acc.mean()
+    inv = main_[main_.system == "classifier"].groupby("t").attacker_acc.mean()
+    n = main_[main_.system == "classifier"].groupby("t").n_eval.sum()
+    print(f"### The attackers on DiffSem's transmitter at {snr:g} dB (`metrics.csv`, `attack` column; decisions §29)\n")
+    print("| t | n | E-DiffSem | classifier | ceiling | inversion attacker | semantic attacker | E-DiffSem − semantic (pts) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for t in sorted(sem.index):
+        e = rx[("e-diffsem", t)]
+        print(f"| {t} | {int(n[t])} | {e:.4f} | {rx[('classifier', t)]:.4f} | {rx[('ceiling', t)]:.4f} | {inv[t]:.4f} | "
+              f"{sem[t]:.4f} | {100 * (e - sem[t]):+.2f} |")
+    print()
+
+
+def attack_study(run: Paths) -> None:
+    """reports/<ds>/seed<k>/attack_study.csv (`diffsem attack-study`, decisions §30)."""
+    path = run.attack_study
+    if not path.is_file():
+        return
+    d = pd.read_csv(path)
+    print(f"### Attack study at the headline points (`{path}`; E-DiffSem − attacker, paired on the same images, "
+          "Holm over the table)\n")
+    print("| study | setting | attack | t | eavesdropper SNR | queries | attacker acc | unseen classes | E-DiffSem | "
+          "E-DiffSem − attacker (95 % CI) | p (Holm) | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for _, r in d.iterrows():
+        unseen = "—" if pd.isna(r.attacker_acc_unseen) else f"{r.attacker_acc_unseen:.3f}"
+        print(f"| {r.study} | {r.setting} | {r.attack} | {r.t} | {r.eve_snr_db:g} dB | {r.n_queries} | {r.attacker_acc:.4f} | "
+              f"{unseen} | {r['e-diffsem_acc']:.4f} | {r.gap_pts:+.2f} ({r.ci_lo_pts:+.2f}, {r.ci_hi_pts:+.2f}) | "
+              f"{r.p_holm:.2g} | {verdict(r.gap_pts, r.p_holm)} |")
+    print()
+
+
 def seeds_table(run: Paths) -> None:
     """reports/seeds/<ds>.csv (`diffsem summarize-seeds`, the DAG's summarize_seeds rule)."""
     path = run.seeds_summary
@@ -233,10 +274,12 @@ def main() -> None:
     if not path.is_file():
         raise SystemExit(f"results_table: {path} not found; run the pipeline first")
     df = pd.read_csv(path)
-    main_ = df[df.snr_db == a.snr]
+    main_ = paper_rows(df[df.snr_db == a.snr])
     curves(run)
     paper_table(a.dataset, main_)
     claims(run, main_, a.snr)
+    attackers(run, df, a.snr)
+    attack_study(run)
     seeds_table(run)
     mj = run.dir("reports") / "metrics.json"
     if mj.is_file() and "noiseless" in (head := json.loads(mj.read_text())):

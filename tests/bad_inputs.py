@@ -45,7 +45,7 @@ def _split(root: Path, _mirror: Path) -> None:
 def _jscc_ckpt(root: Path, cfg_edit: dict | None = None, kind: str = "jscc") -> None:
     from diffsem.config import load_config
     from diffsem.io import save_checkpoint
-    from diffsem.models import get_spec
+    from diffsem.models import family_spec
     from diffsem.stages import jscc_config
 
     raw = yaml.safe_load((root / "params.yaml").read_text())
@@ -55,7 +55,7 @@ def _jscc_ckpt(root: Path, cfg_edit: dict | None = None, kind: str = "jscc") -> 
     tmp.write_text(yaml.safe_dump(raw))
     cfg = load_config(tmp, "smoke")
     tmp.unlink()
-    spec = get_spec("mnist")
+    spec = family_spec("table1")
     save_checkpoint(root / "models/mnist/seed0/jscc.pt", {"encoder": spec.encoder().state_dict(),
                                                     "classifier": spec.classifier().state_dict()},
                     kind, {"dataset": "mnist"}, jscc_config(cfg, "mnist"))

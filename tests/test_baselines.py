@@ -6,7 +6,7 @@ import torch
 from diffsem.baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_losses, permute_quadrants,
                                privacy_weight)
 from diffsem.channel import per_sample_power
-from diffsem.models import get_spec
+from diffsem.models import family_spec
 from diffsem.schedule import linear_schedule
 from diffsem.self_noising import received_noise_variance
 
@@ -57,7 +57,7 @@ def test_privacy_weight_scales_with_noise():
 
 def test_ibal_gradients_go_where_they_should():
     """The system loss pushes the decoder's MSE up but never trains the decoder; the decoder loss trains only D."""
-    spec = get_spec("mnist")
+    spec = family_spec("table1")
     torch.manual_seed(0)
     tx, clf, dec = IBALTransmitter(spec.encoder(), spec.k), spec.classifier(), spec.adversary()
     x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
@@ -76,7 +76,7 @@ def test_ibal_gradients_go_where_they_should():
 
 
 def test_ibal_feature_is_power_normalised_and_kl_nonnegative():
-    spec = get_spec("mnist")
+    spec = family_spec("table1")
     tx = IBALTransmitter(spec.encoder(), spec.k)
     f, kl = tx(torch.rand(4, 1, 28, 28), sample=True, g=torch.Generator().manual_seed(1))
     assert torch.allclose(per_sample_power(f), torch.ones(4), atol=1e-5)

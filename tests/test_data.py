@@ -7,6 +7,15 @@ from diffsem.config import DataCfg
 from diffsem.data import DataError, load_raw_dataset, make_split, stratified_indices
 
 
+def _entry(name):
+    """A dataset's entry in the project's catalog (params.yaml)."""
+    from pathlib import Path
+
+    from diffsem.config import load_config
+
+    return load_config(Path(__file__).resolve().parents[1] / "params.yaml").catalog[name]
+
+
 def _cfg(mirror, **kw):
     base = dict(mirror=str(mirror), download_root="data/raw", adversary_fraction=0.4, train_subset=0, n_eval=0,
                 val_fraction=0.1)
@@ -82,7 +91,7 @@ def test_only_evaluation_reads_the_test_set():
 
 
 def test_mirror_loads_real_mnist(mirror):
-    tx, ty, vx, vy = load_raw_dataset("mnist", _cfg(mirror))
+    tx, ty, vx, vy = load_raw_dataset("mnist", _cfg(mirror), _entry("mnist"))
     assert tx.shape == (60000, 1, 28, 28) and vx.shape == (10000, 1, 28, 28)
     assert tx.dtype == torch.uint8 and ty.dtype == torch.int64
 
@@ -95,28 +104,28 @@ def test_corrupt_mirror_named(mirror, tmp_path):
     bad = raw / "t10k-labels-idx1-ubyte"
     bad.write_bytes(bad.read_bytes()[:-100])
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte is corrupt or truncated"):
-        load_raw_dataset("mnist", _cfg(tmp_path))
+        load_raw_dataset("mnist", _cfg(tmp_path), _entry("mnist"))
     bad.unlink()
     with pytest.raises(DataError, match="missing"):
-        load_raw_dataset("mnist", _cfg(tmp_path))
+        load_raw_dataset("mnist", _cfg(tmp_path), _entry("mnist"))
 
 
 def test_missing_mirror(tmp_path):
     with pytest.raises(DataError, match="not found"):
-        load_raw_dataset("mnist", _cfg(tmp_path / "nowhere"))
+        load_raw_dataset("mnist", _cfg(tmp_path / "nowhere"), _entry("mnist"))
 
 
 def test_mirror_loads_real_cifar10(mirror):
     """ImageFolder layout, CIFAR-10 label order; train images decoded lazily, only those indexed."""
-    from diffsem.data import CIFAR10_CLASSES, JpegImages
+    from diffsem.data import JpegImages
 
     if not (mirror / "CIFAR10-jpeg").is_dir():
         pytest.skip("CIFAR-10 mirror not available")
-    tx, ty, vx, vy = load_raw_dataset("cifar10", _cfg(mirror))
+    tx, ty, vx, vy = load_raw_dataset("cifar10", _cfg(mirror), _entry("cifar10"))
     assert isinstance(tx, JpegImages) and tx.shape == (50000, 3, 32, 32)
     assert vx.shape == (10000, 3, 32, 32) and vx.dtype == torch.uint8
     assert torch.equal(torch.bincount(ty), torch.full((10,), 5000)) and torch.equal(torch.bincount(vy), torch.full((10,), 1000))
-    assert CIFAR10_CLASSES[3] == "cat" and tx.files[int(torch.nonzero(ty == 3)[0])].parent.name == "cat"
+    assert _entry("cifar10").class_names[3] == "cat" and tx.files[int(torch.nonzero(ty == 3)[0])].parent.name == "cat"
     some = tx[torch.tensor([0, 49999])]
     assert some.shape == (2, 3, 32, 32) and some.dtype == torch.uint8 and some.float().std() > 10
     split = make_split(tx, ty, vx, vy, _cfg(mirror, train_subset=200, n_eval=50), 0, 10)
@@ -129,7 +138,7 @@ def test_cifar10_mirror_problems_named(mirror, tmp_path):
     if not (mirror / "CIFAR10-jpeg").is_dir():
         pytest.skip("CIFAR-10 mirror not available")
     with pytest.raises(DataError, match="CIFAR10-jpeg/train not found"):
-        load_raw_dataset("cifar10", _cfg(tmp_path))
+        load_raw_dataset("cifar10", _cfg(tmp_path), _entry("cifar10"))
     base = tmp_path / "CIFAR10-jpeg" / "train"
     src = mirror / "CIFAR10-jpeg" / "train"
     for c in src.iterdir():  # a copy with one class short of images
@@ -137,11 +146,11 @@ def test_cifar10_mirror_problems_named(mirror, tmp_path):
         for f in sorted(c.iterdir())[: 5000 if c.name != "dog" else 4999]:
             (base / c.name / f.name).symlink_to(f)
     with pytest.raises(DataError, match="dog has 4999 images, expected 5000"):
-        load_raw_dataset("cifar10", _cfg(tmp_path))
+        load_raw_dataset("cifar10", _cfg(tmp_path), _entry("cifar10"))
     (base / "zebra").mkdir()
     (base / "zebra" / "0.jpg").symlink_to(next(src.glob("cat/*.jpg")))
     with pytest.raises(DataError, match="has classes"):
-        load_raw_dataset("cifar10", _cfg(tmp_path))
+        load_raw_dataset("cifar10", _cfg(tmp_path), _entry("cifar10"))
     # a broken JPEG is named when the split decodes it
     from diffsem.data import JpegImages
 
@@ -151,6 +160,8 @@ def test_cifar10_mirror_problems_named(mirror, tmp_path):
         JpegImages([bad], (3, 32, 32))[[0]]
 
 
-def test_unknown_dataset_in_loader():
-    with pytest.raises(DataError, match="unknown dataset 'svhn'"):
-        load_raw_dataset("svhn", _cfg(""))
+def test_unknown_dataset_is_a_config_error(repo):
+    from diffsem.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="unknown dataset 'svhn'"):
+        load_config(repo / "params.yaml", "smoke", "svhn")

@@ -39,6 +39,15 @@ def server(tmp_path):
     httpd.shutdown()
 
 
+def _entry(name):
+    """A dataset's entry in the project's catalog (params.yaml)."""
+    from pathlib import Path
+
+    from diffsem.config import load_config
+
+    return load_config(Path(__file__).resolve().parents[1] / "params.yaml").catalog[name]
+
+
 def _cfg(tmp_path):
     return DataCfg(mirror="", download_root=str(tmp_path / "download"), adversary_fraction=0.4, train_subset=0,
                    n_eval=0, val_fraction=0.1)
@@ -65,7 +74,7 @@ def test_mnist_downloads_through_torchvision(server, tmp_path, monkeypatch):
             resources.append((name, _md5(gz)))
     monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [url])
     monkeypatch.setattr(torchvision.datasets.MNIST, "resources", resources)
-    tr_x, tr_y, te_x, te_y = load_raw_dataset("mnist", _cfg(tmp_path))
+    tr_x, tr_y, te_x, te_y = load_raw_dataset("mnist", _cfg(tmp_path), _entry("mnist"))
     assert tr_x.shape == (60, 1, 28, 28) and te_x.shape == (20, 1, 28, 28) and tr_x.dtype == torch.uint8
     assert torch.equal(tr_x[:, 0], torch.from_numpy(parts["train"][0])) and torch.equal(te_y, torch.from_numpy(parts["t10k"][1]).long())
     assert (tmp_path / "download" / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
@@ -96,7 +105,7 @@ def test_cifar10_downloads_through_torchvision(server, tmp_path, monkeypatch):
     monkeypatch.setattr(C, "train_list", [[f"data_batch_{i}", md5[f"data_batch_{i}"]] for i in range(1, 6)])
     monkeypatch.setattr(C, "test_list", [["test_batch", md5["test_batch"]]])
     monkeypatch.setattr(C, "meta", {"filename": "batches.meta", "key": "label_names", "md5": md5["batches.meta"]})
-    tr_x, tr_y, te_x, te_y = load_raw_dataset("cifar10", _cfg(tmp_path))
+    tr_x, tr_y, te_x, te_y = load_raw_dataset("cifar10", _cfg(tmp_path), _entry("cifar10"))
     assert tr_x.shape == (20, 3, 32, 32) and te_x.shape == (6, 3, 32, 32) and tr_x.dtype == torch.uint8
     want = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)]).reshape(-1, 3, 32, 32)
     assert torch.equal(tr_x, torch.from_numpy(want)) and te_y.tolist() == batches["test_batch"][1]
@@ -106,4 +115,4 @@ def test_failed_download_is_a_one_line_data_error(server, tmp_path, monkeypatch)
     url, _ = server  # serves nothing: every file is a 404
     monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [url])
     with pytest.raises(DataError, match="could not load MNIST"):
-        load_raw_dataset("mnist", _cfg(tmp_path))
+        load_raw_dataset("mnist", _cfg(tmp_path), _entry("mnist"))

@@ -1,12 +1,12 @@
 import pytest
 import torch
 
-from diffsem.models import get_spec
+from diffsem.models import family_spec, get_spec
 from diffsem.models.unet import UNet
 
 
 def test_mnist_table1_shapes():
-    spec = get_spec("mnist")
+    spec = family_spec("table1")
     assert spec.k == 64 and abs(spec.rho - 0.0816) < 1e-4
     x = torch.rand(5, 1, 28, 28)
     enc = spec.encoder()
@@ -23,9 +23,22 @@ def test_mnist_table1_shapes():
     assert spec.adversary()(f).shape == (5, 1, 28, 28)
 
 
-def test_unknown_dataset():
+def test_unknown_dataset_and_family(repo):
+    from diffsem.config import load_config
+
+    catalog = load_config(repo / "params.yaml").catalog
     with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
-        get_spec("imagenet")
+        get_spec("imagenet", catalog)
+    assert get_spec("cifar10", catalog).family == "table2" and get_spec("mnist", catalog).n_classes == 10
+    with pytest.raises(ValueError, match="unknown architecture family 'table9'"):
+        family_spec("table9")
+
+
+def test_a_family_serves_any_number_of_classes():
+    spec = family_spec("table1", n_classes=4, name="toy")
+    x = torch.rand(3, 1, 28, 28)
+    f = spec.encoder()(x)
+    assert spec.classifier()(f, f, torch.zeros(3, 1)).shape == (3, 4) and spec.strong()(x).shape == (3, 4)
 
 
 @pytest.mark.parametrize("n_classes", [0, 10])
@@ -66,7 +79,7 @@ def test_unet_null_embedding_and_time():
 
 
 def test_cifar10_table2_shapes():
-    spec = get_spec("cifar10")
+    spec = family_spec("table2")
     assert spec.k == 192 and spec.rho == 0.0625  # 3x8x8 of 3x32x32
     x = torch.rand(4, 3, 32, 32)
     enc = spec.encoder()
@@ -90,7 +103,7 @@ def test_cifar10_table2_shapes():
 def test_cifar10_classifier_reads_t():
     """The padded t column reaches the output (T' is an input of Theta, Alg. 2)."""
     torch.manual_seed(0)
-    clf = get_spec("cifar10").classifier().eval()
+    clf = family_spec("table2").classifier().eval()
     z = torch.randn(2, 3, 8, 8)
     a = clf(z, z, torch.zeros(2, 1))
     b = clf(z, z, torch.ones(2, 1))
@@ -108,7 +121,7 @@ def test_fold_fhat_into_zhat_preserves_the_bypass(ds):
     """Alg. 2 starts exactly at the bypass classifier: after the fold Theta(z, z, t) is unchanged (to
     float rounding) for any z and t, and Theta(z, f, t) no longer depends on f (docs/decisions.md §20)."""
     torch.manual_seed(0)
-    spec = get_spec(ds)
+    spec = family_spec({"mnist": "table1", "cifar10": "table2"}[ds])
     clf = spec.classifier().eval()
     z = torch.randn(16, *spec.feature_shape)
     f = torch.randn(16, *spec.feature_shape)

@@ -344,7 +344,7 @@ def test_dvc_yaml_matches_the_snakemake_dag(smoke_run):
         """A section a stage lists must be listed for every preset too (scales.<p>.<section>)."""
         keys = {k for d in st.deps if hasattr(d, "params") and d.params for k in d.params}
         presets = yaml.safe_load((repo / "params.yaml").read_text())["scales"]
-        return sorted(f"scales.{p}.{sec}" for sec in keys if "." not in sec and sec not in ("scale", "seeds")
+        return sorted(f"scales.{p}.{sec}" for sec in keys if "." not in sec and sec not in ("scale", "seeds", "catalog")
                       for p in presets if f"scales.{p}.{sec}" not in keys)
 
     def params_through(st, seen=()):

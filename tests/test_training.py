@@ -82,14 +82,14 @@ def test_a_larger_epoch_cap_continues_the_saved_state(tmp_path):
 
 def test_soft_labels_are_thetas_softmax_and_eps_mse_takes_them():
     """diffusion.cond_labels: soft trains E-DiffSem on Theta's soft label of the noisy input it sees."""
-    from diffsem.models import get_spec
+    from diffsem.models import family_spec
     from diffsem.models.unet import UNet
     from diffsem.schedule import linear_schedule
     from diffsem.stages import soft_labels
     from diffsem.validation import eps_mse
 
     torch.manual_seed(0)
-    clf = get_spec("mnist").classifier().eval()
+    clf = family_spec("table1").classifier().eval()
     f_t, t = torch.randn(6, 1, 8, 8), torch.tensor([1, 50, 100, 200, 300, 500])
     p = soft_labels(clf, f_t, t, 500)
     assert p.shape == (6, 10) and torch.allclose(p.sum(1), torch.ones(6))

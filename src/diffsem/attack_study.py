@@ -55,7 +55,7 @@ class Condition:
 
 def conditions(scfg) -> list[Condition]:
     """The study's conditions from params.yaml's ``attack_study`` section."""
-    out = [Condition("eve_snr", f"-{float(o):g}dB", eve_offset_db=float(o)) for o in scfg.eve_snr_offsets_db]
+    out = [Condition("eve_snr", f"{float(o):g} dB worse", eve_offset_db=float(o)) for o in scfg.eve_snr_offsets_db]
     out += [Condition("queries", f"{float(f):g}", fraction=float(f)) for f in scfg.query_fractions]
     out += [Condition("surrogate", s, surrogate=s) for s in scfg.surrogate]
     return out
@@ -121,12 +121,11 @@ def stage_attack_study(cfg: Config, paths, device) -> pd.DataFrame:
     from .ceiling import n_params, train_feature_classifier, width_for
     from .evaluate import transmissions
     from .io import atomic_path
-    from .models import get_spec
     from .pipeline import Link
     from .stages import (SEED, build_unet, encode_all, headline_points, load_jscc, load_strong, schedule_of,
                          unet_arch, point_key)
 
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     pred_file = paths.predictions("diffsem")
     if not pred_file.is_file():
         raise FileNotFoundError(f"attack-study: the receivers' predictions {pred_file} are missing; run evaluate first")

@@ -18,7 +18,6 @@ from .config import Config
 from .data import load_split, to_float
 from .evaluate import COLUMNS, image_metrics, point_seed, prediction_rows, sample_indices, write_predictions
 from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint
-from .models import get_spec
 from .runtime import generator
 from .attack import strong_val_score
 from .stages import Paths, load_strong, schedule_of, strong_validation, write_attacker_curves
@@ -58,7 +57,7 @@ def train_ibal(cfg: Config, paths: Paths, system: str, device, resume: bool = Tr
         raise ValueError(f"IBAL system must be one of {IBAL_SYSTEMS}, got {system!r}")
     b = cfg.baselines
     sched = schedule_of(cfg)
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     split = load_split(paths.split)
     seed = cfg.seed + BSEED[system]
     torch.manual_seed(seed)
@@ -120,7 +119,7 @@ def train_ibal(cfg: Config, paths: Paths, system: str, device, resume: bool = Tr
 
 
 def load_ibal(paths: Paths, cfg: Config, system: str, device):
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     state = load_checkpoint(paths.baseline(system), system, {"dataset": paths.dataset},
                             ibal_config(cfg, paths.dataset, system))
     tx, clf = IBALTransmitter(spec.encoder(), spec.k), spec.classifier()
@@ -136,7 +135,7 @@ def attack_config(cfg: Config, ds: str, system: str) -> dict:
 
 def stage_attack_ibal(cfg: Config, paths: Paths, system: str, device) -> None:
     """The same black-box attacker and strong-classifier procedure as for DiffSem, on an IBAL transmitter."""
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     split = load_split(paths.split)
     tx, _ = load_ibal(paths, cfg, system, device)
     sched = schedule_of(cfg)
@@ -174,7 +173,7 @@ def stage_attack_ibal(cfg: Config, paths: Paths, system: str, device) -> None:
 
 def stage_strong_permutation(cfg: Config, paths: Paths, device) -> None:
     """Strong classifier (same architecture) on clean and permuted, directly noised images."""
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     split = load_split(paths.split)
     ab = schedule_of(cfg).alpha_bar.to(device=device, dtype=torch.float32)
 
@@ -258,7 +257,7 @@ def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> p
     """Rows of metrics.csv for one baseline over the same (t, snr, seed) grid as DiffSem."""
     if system not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {system!r}")
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     split = load_split(paths.split, with_test=True)  # evaluation: reads the test subset
     sched = schedule_of(cfg)
     if system == "direct":

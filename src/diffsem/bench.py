@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 
 from .config import Config
-from .io import write_json
 from .models import get_spec
+from .io import write_json
 from .models.unet import UNet
 from .pipeline import Receivers
 from .schedule import linear_schedule
@@ -85,7 +85,7 @@ def _receivers(cfg: Config, ds: str, device, root: str = ".") -> tuple[Receivers
                          load_unet(paths, cfg, "cond", device), load_receiver(paths, cfg, "e-diffsem", device),
                          cfg.sampler.max_steps, cfg.sampler.ediffsem_max_iters, guidance=cfg.sampler.guidance_w), True
     except Exception:  # no (or stale) trained models for this dataset and config
-        spec = get_spec(ds)
+        spec = get_spec(ds, cfg.catalog)
         c = spec.feature_shape[0]
         mk = lambda n: UNet(c, cfg.diffusion.n_feat, n, cfg.schedule.T).to(device).eval()  # noqa: E731
         clf = spec.classifier().to(device).eval()
@@ -99,7 +99,7 @@ def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q, max_st
     device = torch.device(device_str)
     rx, trained = _receivers(cfg, ds, device, root)
     rx.max_steps = max_steps
-    spec = get_spec(ds)
+    spec = get_spec(ds, cfg.catalog)
     g = torch.Generator(device=device).manual_seed(0)
     z = torch.randn(256, *spec.feature_shape, generator=g, device=device)
     t = 150
@@ -124,7 +124,7 @@ def _training_part(cfg: Config, ds: str, stage: str, device_str: str, q) -> None
     import torch.nn.functional as F
 
     device = torch.device(device_str)
-    spec = get_spec(ds)
+    spec = get_spec(ds, cfg.catalog)
     c, h, w = spec.image_shape
     if stage in ("diffusion-uncond", "diffusion-cond"):
         cond = stage.endswith("-cond")
@@ -179,7 +179,7 @@ def ddim_vs_diffusers(cfg: Config, ds: str, device: torch.device, t_start: int =
 
     from .sampler import ddim_reverse, ddim_timesteps
 
-    spec = get_spec(ds)
+    spec = get_spec(ds, cfg.catalog)
     torch.manual_seed(0)
     net = UNet(spec.feature_shape[0], cfg.diffusion.n_feat, 0, cfg.schedule.T).to(device).eval()
     sched = linear_schedule(cfg.schedule.T, cfg.schedule.beta_start, cfg.schedule.beta_end)

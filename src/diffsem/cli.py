@@ -92,10 +92,9 @@ def _run(args) -> int:
     if args.stage == "check-config":
         print(f"params ok: scale={cfg.scale}, datasets={','.join(cfg.datasets)}")
         return 0
-    from .models import get_spec
-
     ds = args.dataset or cfg.datasets[0]
-    get_spec(ds)  # any registered dataset, listed in params.yaml or not (snakemake --config datasets=[...])
+    if ds not in cfg.catalog:  # any catalog dataset, listed in `datasets` or not (snakemake --config datasets=[...])
+        raise ValueError(f"unknown dataset {ds!r}; params.yaml's catalog has: {', '.join(sorted(cfg.catalog))}")
     if args.stage != "bench":  # bench covers every dataset, each with its own config
         cfg = load_config(args.params, args.scale, ds, args.seed)
     if args.stage == "train-diffusion" and not args.variant:
@@ -168,10 +167,8 @@ def _run(args) -> int:
     elif args.stage == "bench":
         from .bench import print_table, run_bench
 
-        from .models.registry import SPECS
-
-        # every registered dataset (its trained models when present, else fresh ones of the same cost)
-        names = [args.dataset] if args.dataset else list(dict.fromkeys([*cfg.datasets, *SPECS]))
+        # every catalog dataset (its trained models when present, else fresh ones of the same cost)
+        names = [args.dataset] if args.dataset else list(dict.fromkeys([*cfg.datasets, *cfg.catalog]))
         cfgs = {d: load_config(args.params, args.scale, d, args.seed) for d in names}
         print_table(run_bench(cfgs, device, Path(args.root) / "reports" / "bench.json", args.root))
     elif args.stage == "receiver-search":

@@ -33,6 +33,29 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class SourceCfg:
+    """Where a catalog dataset's files are (under ``data.mirror``) and how to read or download them."""
+
+    format: str  # "idx": {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] | "imagefolder": <path>/{train,test}/<class>/*
+    path: str  # relative to data.mirror
+    torchvision: str  # the torchvision dataset class that downloads it when data.mirror is "" ("" = none)
+    md5: dict  # file name -> md5 of the (uncompressed) file, checked before use ({} = unchecked)
+    images_per_class: dict  # {"train": n, "test": n} checked for an imagefolder ({} = unchecked)
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One dataset of params.yaml's ``catalog`` (docs/decisions.md §31)."""
+
+    title: str  # the name figures print
+    family: str  # the architecture family (models.registry.FAMILIES): table1 (1x28x28) | table2 (3x32x32)
+    n_classes: int
+    class_names: tuple[str, ...]  # label order (an imagefolder's class folders, by these names)
+    source: SourceCfg
+    resize: bool  # images of another size than the family's are resized (True) or refused (False)
+
+
+@dataclass(frozen=True)
 class DataCfg:
     mirror: str
     download_root: str
@@ -186,10 +209,31 @@ class Config:
     validation: ValidationCfg
     ceiling: TrainCfg
     attack_study: AttackStudyCfg
+    catalog: dict[str, DatasetEntry]  # every dataset the project can build (`datasets` picks which)
 
     def section(self, name: str) -> dict[str, Any]:
         """A section as a plain dict (recorded in checkpoints)."""
         return asdict(getattr(self, name))
+
+    @property
+    def entry(self) -> DatasetEntry:
+        """The catalog entry of this config's dataset."""
+        if self.dataset is None:
+            raise ValueError("this config is not merged for a dataset")
+        return self.catalog[self.dataset]
+
+    @property
+    def spec(self):
+        """The networks and shapes of this config's dataset (models.registry.spec_for its entry)."""
+        from .models.registry import spec_for
+
+        return spec_for(self.dataset, self.entry)
+
+    def model_config(self) -> dict[str, Any]:
+        """What a trained model depends on in the dataset's entry (recorded in checkpoints; its files'
+        location is not)."""
+        e = self.entry
+        return {"family": e.family, "n_classes": e.n_classes, "resize": e.resize}
 
 
 _SECTIONS = {
@@ -269,6 +313,30 @@ def _cross_checks(cfg: Config) -> None:
                 raise ConfigError(f"params: '{where}' = {t} is invalid: T' must be <= schedule.T = {T}")
 
 
+def dataset_entry(e: dict) -> DatasetEntry:
+    """A catalog entry (params.yaml `catalog.<name>`, schema-validated) as a DatasetEntry."""
+    src = e["source"]
+    return DatasetEntry(title=e.get("title", ""), family=e["family"], n_classes=int(e["n_classes"]),
+                        class_names=tuple(str(c) for c in e["class_names"]),
+                        source=SourceCfg(format=src["format"], path=src["path"], torchvision=src.get("torchvision", ""),
+                                         md5=dict(src.get("md5", {})), images_per_class=dict(src.get("images_per_class", {}))),
+                        resize=bool(e.get("resize", False)))
+
+
+def _catalog_checks(raw: dict) -> None:
+    """Every dataset named anywhere is in the catalog; an entry's class names match its class count."""
+    catalog = raw["catalog"]
+    named = [(f"datasets[{i}]", d) for i, d in enumerate(raw["datasets"])]
+    named += [("per_dataset", d) for d in raw.get("per_dataset", {})]
+    named += [(f"scales.{p}.per_dataset", d) for p, pre in raw["scales"].items() for d in pre.get("per_dataset", {})]
+    for where, d in named:
+        if d not in catalog:
+            raise ConfigError(f"params: '{where}' = {d!r} is invalid: not in the catalog (has: {', '.join(sorted(catalog))})")
+    for name, e in catalog.items():
+        if len(e["class_names"]) != e["n_classes"]:
+            raise ConfigError(f"params: 'catalog.{name}.class_names' has {len(e['class_names'])} names for n_classes = {e['n_classes']}")
+
+
 def _merged(raw: dict, scale: str, dataset: str | None = None, seed: int | None = None) -> Config:
     """base <- per_dataset[dataset] <- scales[scale] <- scales[scale].per_dataset[dataset].
 
@@ -282,10 +350,11 @@ def _merged(raw: dict, scale: str, dataset: str | None = None, seed: int | None 
     merged = deep_merge(merged, {k: v for k, v in preset.items() if k != "per_dataset"})
     if dataset is not None:
         merged = deep_merge(merged, preset.get("per_dataset", {}).get(dataset, {}))
+    catalog = {name: dataset_entry(e) for name, e in raw["catalog"].items()}
     seeds = tuple(merged["seeds"])
     kw: dict[str, Any] = {"scale": scale, "seed": seeds[0] if seed is None else int(seed), "seeds": seeds,
                           "datasets": tuple(merged["datasets"]),
-                          "dataset": dataset}
+                          "dataset": dataset, "catalog": catalog}
     for name, cls in _SECTIONS.items():
         sec = dict(merged[name])
         for f in fields(cls):
@@ -299,6 +368,9 @@ def build_config(raw: dict, scale: str | None = None, dataset: str | None = None
     """Validate, merge the selected preset (and the dataset's overrides), and cross-check every scale
     for every dataset (a bad value is an error even while the selected preset happens to override it)."""
     validate_raw(raw)
+    _catalog_checks(raw)
+    if dataset is not None and dataset not in raw["catalog"]:
+        raise ConfigError(f"unknown dataset {dataset!r}: params.yaml's catalog has {', '.join(sorted(raw['catalog']))}")
     scale = raw["scale"] if scale is None else scale
     if scale not in raw["scales"]:
         raise ConfigError(f"params: scale {scale!r} is invalid: allowed: {sorted(raw['scales'])}")

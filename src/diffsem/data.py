@@ -19,15 +19,6 @@ import torch
 
 from .config import DataCfg
 
-# MD5 of the uncompressed IDX files (the originals from LeCun's site; also shared/datasets/README.md)
-MNIST_MD5 = {
-    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
-    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
-    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
-    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
-}
-
-
 class DataError(RuntimeError):
     """Missing or corrupt input data (one-line message)."""
 
@@ -114,29 +105,58 @@ def tensor_sha256(t: torch.Tensor) -> str:
     return hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest()
 
 
-def _verify_mnist_mirror(raw_dir: Path) -> None:
-    for name, want in MNIST_MD5.items():
-        p = raw_dir / name
-        if not p.is_file():
-            raise DataError(f"data: MNIST file missing: {p}")
-        got = md5(p)
-        if got != want:
-            raise DataError(f"data: MNIST file {p} is corrupt or truncated (md5 {got}, expected {want})")
+IDX_FILES = {"train_x": "train-images-idx3-ubyte", "train_y": "train-labels-idx1-ubyte",
+             "test_x": "t10k-images-idx3-ubyte", "test_y": "t10k-labels-idx1-ubyte"}
 
 
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-CIFAR10_COUNTS = {"train": 5000, "test": 1000}  # images per class
+def read_idx(path: Path, md5sum: str | None = None) -> torch.Tensor:
+    """An IDX file (LeCun's format: 2 zero bytes, a type byte, the number of dimensions, big-endian
+    sizes, then the data), plain or gzipped, as a uint8 tensor; ``md5sum`` checks the uncompressed bytes.
+    Hand-read because torchvision's reader takes neither gzip nor a checksum."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    try:
+        raw = path.read_bytes()
+        data = gzip.decompress(raw) if path.suffix == ".gz" else raw
+    except (OSError, EOFError) as exc:
+        raise DataError(f"data: cannot read {path}: {str(exc).splitlines()[0][:160]}") from None
+    if md5sum and hashlib.md5(data).hexdigest() != md5sum:
+        raise DataError(f"data: {path} is corrupt or truncated (md5 {hashlib.md5(data).hexdigest()}, expected {md5sum})")
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise DataError(f"data: {path} is not an unsigned-byte IDX file")
+    ndim = data[3]
+    dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    if len(data) != 4 + 4 * ndim + int(np.prod(dims)):
+        raise DataError(f"data: {path} is corrupt or truncated ({len(data)} bytes for shape {dims})")
+    return torch.from_numpy(np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims).copy())
+
+
+def _idx_dataset(name: str, root: Path, entry):
+    if not root.is_dir():
+        raise DataError(f"data: mirror {root} not found; set data.mirror to the mirror root, or to \"\" to download")
+    out = {}
+    for part, stem in IDX_FILES.items():
+        f = next((root / (stem + ext) for ext in ("", ".gz") if (root / (stem + ext)).is_file()), None)
+        if f is None:
+            raise DataError(f"data: {entry.title or name} file missing: {root / stem} (or {stem}.gz)")
+        out[part] = read_idx(f, entry.source.md5.get(stem))
+    x = {k: v.unsqueeze(1) if v.dim() == 3 else v.permute(0, 3, 1, 2).contiguous() for k, v in out.items() if k.endswith("_x")}
+    return x["train_x"], out["train_y"].long(), x["test_x"], out["test_y"].long()
 
 
 class JpegImages:
-    """Same-size image files, decoded (to uint8 CHW, RGB, with Pillow) only when indexed.
+    """Image files (any format Pillow reads), decoded to uint8 CHW only when indexed, resized to
+    ``image_shape`` when ``resize`` (else a file of another size is refused).
 
     The data stage indexes it once to build the split, so each image is decoded at most once and
     a subset run decodes only its subset; every later stage reads the uint8 tensors in split.pt.
     """
 
-    def __init__(self, files: list[Path], shape: tuple[int, int, int]) -> None:
-        self.files, self.image_shape = [Path(f) for f in files], shape
+    def __init__(self, files: list[Path], shape: tuple[int, int, int], resize: bool = False) -> None:
+        self.files, self.image_shape, self.resize = [Path(f) for f in files], shape, resize
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -149,90 +169,112 @@ class JpegImages:
         import numpy as np
         from PIL import Image
 
+        c, h, w = self.image_shape
         idx = torch.as_tensor(idx).reshape(-1).tolist()
-        out = np.empty((len(idx), self.image_shape[1], self.image_shape[2], self.image_shape[0]), dtype=np.uint8)
+        out = np.empty((len(idx), h, w, c), dtype=np.uint8)
         for j, i in enumerate(idx):
             f = self.files[i]
             try:
                 with Image.open(f) as im:
-                    a = np.asarray(im.convert("RGB"))
+                    im = im.convert("RGB" if c == 3 else "L")
+                    if self.resize and im.size != (w, h):
+                        im = im.resize((w, h), Image.Resampling.BILINEAR)
+                    a = np.asarray(im).reshape(im.size[1], im.size[0], c)
             except Exception as exc:
                 raise DataError(f"data: cannot decode {f}: {str(exc).splitlines()[0][:160]}") from None
             if a.shape != out.shape[1:]:
-                raise DataError(f"data: {f} is {a.shape[1]}x{a.shape[0]}, expected {self.image_shape[2]}x{self.image_shape[1]}")
+                raise DataError(f"data: {f} is {a.shape[1]}x{a.shape[0]}, expected {w}x{h} "
+                                "(set the catalog entry's resize: true to resize)")
             out[j] = a
         return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 
 
-def _cifar10_mirror(root: Path, part: str) -> tuple[JpegImages, torch.Tensor]:
-    """shared/datasets/CIFAR10-jpeg/<part>, read with torchvision's ImageFolder (files only; the
-    decoding is ours, once): classes must be CIFAR-10's ten in its label order (alphabetical)."""
+def _imagefolder_part(name: str, root: Path, part: str, entry, shape) -> tuple[JpegImages, torch.Tensor]:
+    """<root>/<part>/<class>/<files>, read with torchvision's ImageFolder (files only; the decoding is
+    ours, once); labels follow the entry's ``class_names`` order."""
     from torchvision.datasets import ImageFolder
 
-    base = root / "CIFAR10-jpeg" / part
+    base = root / part
     if not base.is_dir():
         raise DataError(f"data: mirror {base} not found; set data.mirror to the mirror root, or to \"\" to download")
     try:
         folder = ImageFolder(str(base), loader=lambda p: p)
     except (FileNotFoundError, OSError) as exc:
-        raise DataError(f"data: CIFAR-10 mirror {base}: {str(exc).splitlines()[0][:200]}") from None
-    if tuple(folder.classes) != CIFAR10_CLASSES:
-        raise DataError(f"data: CIFAR-10 mirror {base} has classes {folder.classes}, expected {list(CIFAR10_CLASSES)}")
-    labels = torch.tensor(folder.targets, dtype=torch.long)
-    counts = torch.bincount(labels, minlength=10)
-    if (counts != CIFAR10_COUNTS[part]).any():
-        c = int(torch.nonzero(counts != CIFAR10_COUNTS[part])[0])
-        raise DataError(f"data: CIFAR-10 mirror {base / CIFAR10_CLASSES[c]} has {int(counts[c])} images, "
-                        f"expected {CIFAR10_COUNTS[part]}")
-    return JpegImages([p for p, _ in folder.samples], (3, 32, 32)), labels
+        raise DataError(f"data: {name} mirror {base}: {str(exc).splitlines()[0][:200]}") from None
+    if sorted(folder.classes) != sorted(entry.class_names):
+        raise DataError(f"data: {name} mirror {base} has classes {folder.classes}, expected {list(entry.class_names)}")
+    order = {c: i for i, c in enumerate(entry.class_names)}  # folder (alphabetical) -> catalog label
+    labels = torch.tensor([order[folder.classes[t]] for t in folder.targets], dtype=torch.long)
+    want = entry.source.images_per_class.get(part)
+    if want is not None:
+        counts = torch.bincount(labels, minlength=entry.n_classes)
+        if (counts != want).any():
+            c = int(torch.nonzero(counts != want)[0])
+            raise DataError(f"data: {name} mirror {base / entry.class_names[c]} has {int(counts[c])} images, expected {want}")
+    return JpegImages([p for p, _ in folder.samples], shape, entry.resize), labels
 
 
-def _load_mnist(cfg: DataCfg):
+def _download(name: str, entry, cfg: DataCfg):
     import torchvision
 
-    if cfg.mirror:
-        root = Path(cfg.mirror).expanduser()
-        raw_dir = root / "MNIST" / "raw"
-        if not raw_dir.is_dir():
-            raise DataError(f"data: mirror {raw_dir} not found; set data.mirror to the mirror root, or to \"\" to download")
-        _verify_mnist_mirror(raw_dir)
-        download = False
-    else:
-        root = Path(cfg.download_root)
-        download = True
-    try:
-        tr = torchvision.datasets.MNIST(root=str(root), train=True, download=download)
-        te = torchvision.datasets.MNIST(root=str(root), train=False, download=download)
-    except Exception as exc:  # network down, partial download ...
-        raise DataError(f"data: could not load MNIST from {root}: {str(exc).splitlines()[0][:200]}") from None
-    return tr.data.unsqueeze(1).clone(), tr.targets.clone().long(), te.data.unsqueeze(1).clone(), te.targets.clone().long()
-
-
-def _load_cifar10(cfg: DataCfg):
-    if cfg.mirror:
-        root = Path(cfg.mirror).expanduser()
-        tr_x, tr_y = _cifar10_mirror(root, "train")
-        te_x, te_y = _cifar10_mirror(root, "test")
-        return tr_x, tr_y, te_x[torch.arange(len(te_x))], te_y
-    import torchvision
-
+    if not entry.source.torchvision:
+        raise DataError(f"data: {name} has no torchvision download (catalog source.torchvision); set data.mirror")
+    cls = getattr(torchvision.datasets, entry.source.torchvision, None)
+    if cls is None:
+        raise DataError(f"data: torchvision has no dataset {entry.source.torchvision!r} (catalog {name}.source.torchvision)")
     root = Path(cfg.download_root)
     try:
-        tr = torchvision.datasets.CIFAR10(root=str(root), train=True, download=True)
-        te = torchvision.datasets.CIFAR10(root=str(root), train=False, download=True)
-    except Exception as exc:
-        raise DataError(f"data: could not load CIFAR-10 from {root}: {str(exc).splitlines()[0][:200]}") from None
-    as_nchw = lambda d: torch.from_numpy(d).permute(0, 3, 1, 2).contiguous()  # noqa: E731
-    return as_nchw(tr.data), torch.tensor(tr.targets), as_nchw(te.data), torch.tensor(te.targets)
+        tr = cls(root=str(root), train=True, download=True)
+        te = cls(root=str(root), train=False, download=True)
+    except Exception as exc:  # network down, partial download ...
+        raise DataError(f"data: could not load {entry.title or name} from {root}: {str(exc).splitlines()[0][:200]}") from None
+
+    def images(d):
+        t = torch.as_tensor(d)
+        return t.unsqueeze(1).clone() if t.dim() == 3 else t.permute(0, 3, 1, 2).contiguous()
+
+    return images(tr.data), torch.as_tensor(tr.targets).long().clone(), images(te.data), torch.as_tensor(te.targets).long().clone()
 
 
-def load_raw_dataset(name: str, cfg: DataCfg):
-    """Return (train_x, train_y, test_x, test_y): uint8 NCHW images (train_x may be a lazily decoded
-    ``JpegImages``, indexed once by the split) and int64 labels."""
-    loaders = {"mnist": _load_mnist, "cifar10": _load_cifar10}
-    if name not in loaders:
-        raise DataError(f"data: unknown dataset {name!r}; known: {', '.join(sorted(loaders))}")
-    return loaders[name](cfg)
+def _fit_shape(name: str, x, shape: tuple[int, int, int], resize: bool):
+    """Images of the family's shape: resized (bilinear, channels replicated or averaged) when the
+    entry allows it, else a one-line error."""
+    if isinstance(x, JpegImages) or tuple(x.shape[1:]) == tuple(shape):
+        return x
+    if not resize:
+        raise DataError(f"data: {name} images are {'x'.join(map(str, x.shape[1:]))}, its architecture family needs "
+                        f"{'x'.join(map(str, shape))} (set the catalog entry's resize: true to resize)")
+    import torch.nn.functional as F
+
+    xf = x.float()
+    if xf.shape[1] != shape[0]:  # grey -> RGB by replication, RGB -> grey by the channel mean
+        xf = xf.mean(1, keepdim=True).expand(-1, shape[0], -1, -1)
+    xf = F.interpolate(xf, size=shape[1:], mode="bilinear", align_corners=False, antialias=True)
+    return xf.round().clamp(0, 255).to(torch.uint8)
+
+
+def load_raw_dataset(name: str, cfg: DataCfg, entry) -> tuple:
+    """Return (train_x, train_y, test_x, test_y) of catalog ``entry`` (config.DatasetEntry): uint8 NCHW
+    images of the entry's family shape (train_x may be a lazily decoded ``JpegImages``, indexed once by
+    the split) and int64 labels in the entry's class order — from the mirror (``data.mirror``) in the
+    entry's format, or downloaded with torchvision when the mirror is ""."""
+    from .models.registry import FAMILIES
+
+    shape = FAMILIES[entry.family].image_shape
+    if not cfg.mirror:
+        tx, ty, vx, vy = _download(name, entry, cfg)
+    elif entry.source.format == "idx":
+        tx, ty, vx, vy = _idx_dataset(name, Path(cfg.mirror).expanduser() / entry.source.path, entry)
+    else:
+        root = Path(cfg.mirror).expanduser() / entry.source.path
+        tx, ty = _imagefolder_part(name, root, "train", entry, shape)
+        vx, vy = _imagefolder_part(name, root, "test", entry, shape)
+        vx = vx[torch.arange(len(vx))]  # the test set is decoded whole (the evaluation reads all of it)
+    for y, part in ((ty, "train"), (vy, "test")):
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= entry.n_classes):
+            raise DataError(f"data: {name} {part} labels span {int(y.min())}..{int(y.max())}, outside the catalog's "
+                            f"{entry.n_classes} classes")
+    return _fit_shape(name, tx, shape, entry.resize), ty, _fit_shape(name, vx, shape, entry.resize), vy
 
 
 def stratified_indices(labels: torch.Tensor, n: int, n_classes: int, seed: int) -> torch.Tensor:

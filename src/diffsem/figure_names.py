@@ -1,6 +1,7 @@
 """Which figure files each dataset gets (read by the Snakefile too, so nothing heavy is imported).
 
-MNIST gets the paper's Figs. 3-8; CIFAR-10 its Figs. 9-11, which are the MNIST Figs. 4-6 drawn
+MNIST gets the paper's Figs. 3-8; CIFAR-10 its Figs. 9-11; any other catalog dataset the generic set
+(``GENERIC``) under descriptive names. CIFAR-10's Figs. 9-11 are the MNIST Figs. 4-6 drawn
 for CIFAR-10 (Fig. 11's rows are at eval.fig6_t, set to 60/150/300 for CIFAR-10 in params.yaml).
 Roles: ``schedule`` (Fig. 3), ``accuracy_vs_t`` (4/9), ``accuracy_vs_ssim_psnr`` (5/10),
 ``adversary_images`` (6/11), ``direct_permutation`` (7, only when either baseline runs),
@@ -41,9 +42,23 @@ CURVES = ("jscc", "unet_uncond", "unet_cond", "adversary", "strong", "finetune_c
           "finetune_e-diffsem", "ceiling", "semantic")
 
 
+# any other catalog dataset: the generic figures under descriptive names
+GENERIC: dict[str, str] = {
+    "accuracy_vs_t": "accuracy_vs_t",
+    "accuracy_vs_ssim_psnr": "accuracy_vs_ssim_psnr",
+    "adversary_images": "adversary_images",
+    "direct_permutation": "direct_permutation",
+    "snr_robustness": "snr_robustness",
+    "learning_curves": "curves",
+    "privacy_utility": "privacy_utility",
+    "attack_study": "attack_study",
+}
+
+
 def figure_files(dataset: str, baselines: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """role -> file stem for ``dataset`` given the configured baseline systems."""
-    figs = dict(FIGURES[dataset])
+    """role -> file stem for ``dataset`` given the configured baseline systems (the paper's figure
+    numbers for MNIST and CIFAR-10, descriptive names for any other dataset)."""
+    figs = dict(FIGURES.get(dataset, GENERIC))
     if not {"direct", "permutation"} & set(baselines):
         figs.pop("direct_permutation", None)
     return figs

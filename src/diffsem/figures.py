@@ -309,8 +309,10 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
                for s in ("diffsem", *cfg.baselines.systems)}
     snr_db = float(cfg.eval.snr_db)
     files = figure_files(paths.dataset, cfg.baselines.systems)
-    num = {role: stem.split("_")[0].replace("fig", "Fig. ") for role, stem in files.items()}
-    ds_name = {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(paths.dataset, paths.dataset)
+    # the paper's figure number where the dataset has one, else the role's name
+    num = {role: stem.split("_")[0].replace("fig", "Fig. ") if stem.startswith("fig") else role.replace("_", " ").capitalize()
+           for role, stem in files.items()}
+    ds_name = cfg.entry.title or paths.dataset
     draw = {
         "schedule": lambda p: fig3_schedule(schedule, p),
         "accuracy_vs_t": lambda p: fig4_accuracy_vs_t(df, snr_db, p, f"{num['accuracy_vs_t']} ({ds_name})", semantic),

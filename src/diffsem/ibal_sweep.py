@@ -27,7 +27,6 @@ from .config import Config
 from .data import load_split, to_float
 
 from .io import atomic_path
-from .models import get_spec
 from .receiver_search import validation_images
 from .stages import Paths, load_strong, schedule_of
 
@@ -45,7 +44,7 @@ def merge_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[float], ts: tuple[int, ...] = (150, 300),
           append: bool = False):
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     split = load_split(paths.split)
     sched = schedule_of(cfg)
     strong = load_strong(paths, cfg, device)

@@ -167,7 +167,7 @@ def receiver_config(cfg: Config, ds: str, system: str) -> dict:
 
 
 def unet_arch(cfg: Config, ds: str, variant: str) -> dict:
-    spec = get_spec(ds)
+    spec = get_spec(ds, cfg.catalog)
     return {"dataset": ds, "in_ch": spec.feature_shape[0], "n_feat": cfg.diffusion.n_feat,
             "n_classes": spec.n_classes if variant == "cond" else 0, "T": cfg.schedule.T}
 
@@ -177,7 +177,7 @@ def build_unet(arch: dict) -> UNet:
 
 
 def load_jscc(paths: Paths, cfg: Config, device):
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     state = load_checkpoint(paths.jscc, "jscc", {"dataset": paths.dataset}, jscc_config(cfg, paths.dataset))
     enc, clf = spec.encoder(), spec.classifier()
     load_module_state(enc, state["encoder"], paths.jscc)
@@ -194,7 +194,7 @@ def load_unet(paths: Paths, cfg: Config, variant: str, device) -> UNet:
 
 
 def load_receiver(paths: Paths, cfg: Config, system: str, device):
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     state = load_checkpoint(paths.receiver(system), f"receiver_{system}", {"dataset": paths.dataset},
                             receiver_config(cfg, paths.dataset, system))
     clf = spec.classifier()
@@ -214,31 +214,31 @@ def per_point_models(states: dict, build, path: Path, device) -> dict[tuple[int,
 
 
 def load_adversaries(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     state = load_checkpoint(paths.adversary, "adversary", {"dataset": paths.dataset}, adversary_config(cfg, paths.dataset))
     return per_point_models(state["models"], spec.adversary, paths.adversary, device)
 
 
 def load_ceiling(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
-    return _load_feature_classifiers(paths, paths.ceiling, "ceiling", ceiling_config(cfg, paths.dataset), device)
+    return _load_feature_classifiers(paths, cfg, paths.ceiling, "ceiling", ceiling_config(cfg, paths.dataset), device)
 
 
 def load_semantic(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
     """The semantic attacker of each attacker point (decisions §29)."""
-    return _load_feature_classifiers(paths, paths.semantic, "semantic", semantic_config(cfg, paths.dataset), device)
+    return _load_feature_classifiers(paths, cfg, paths.semantic, "semantic", semantic_config(cfg, paths.dataset), device)
 
 
-def _load_feature_classifiers(paths: Paths, path: Path, kind: str, meta: dict, device):
+def _load_feature_classifiers(paths: Paths, cfg: Config, path: Path, kind: str, meta: dict, device):
     from .ceiling import FeatureMLP
 
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     state = load_checkpoint(path, kind, {"dataset": paths.dataset}, meta)
     return per_point_models(state["models"], lambda: FeatureMLP(spec.k, int(state["hidden"]), spec.n_classes),
                             path, device)
 
 
 def load_strong(paths: Paths, cfg: Config, device):
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     state = load_checkpoint(paths.strong, "strong", {"dataset": paths.dataset}, strong_config(cfg, paths.dataset))
     net = spec.strong()
     load_module_state(net, state["model"], paths.strong)
@@ -256,8 +256,8 @@ def encode_all(enc, x_uint8: torch.Tensor, device, batch: int = 1024) -> torch.T
 
 
 def stage_data(cfg: Config, paths: Paths) -> dict:
-    spec = get_spec(paths.dataset)
-    tx, ty, vx, vy = load_raw_dataset(paths.dataset, cfg.data)
+    spec = cfg.spec
+    tx, ty, vx, vy = load_raw_dataset(paths.dataset, cfg.data, cfg.entry)
     split = make_split(tx, ty, vx, vy, cfg.data, cfg.seed, spec.n_classes)
     summary = split_summary(split)
     summary.update({"dataset": paths.dataset, "source": cfg.data.mirror or "torchvision-download", "seed": cfg.seed,
@@ -274,7 +274,7 @@ def stage_data(cfg: Config, paths: Paths) -> dict:
 def stage_jscc(cfg: Config, paths: Paths, device) -> list[float]:
     """Alg. 1 stage 1: Phi and Theta trained with CE through Psi at random T' and the channel; the epoch
     is chosen by the bypass receiver's validation accuracy averaged over ``validation.t_values``."""
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     split = load_split(paths.split)
     sched = schedule_of(cfg)
     torch.manual_seed(cfg.seed + SEED["jscc"])
@@ -334,7 +334,7 @@ def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[flo
     """Alg. 1 stage 2: the U-Net on frozen features with Eq. 15 (classifier-free when conditional)."""
     if variant not in ("uncond", "cond"):
         raise ValueError(f"diffusion variant must be 'uncond' or 'cond', got {variant!r}")
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     split = load_split(paths.split)
     enc, _ = load_jscc(paths, cfg, device)
     f0_all = encode_all(enc, split.tr_x, device)
@@ -392,7 +392,7 @@ def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[flo
 def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
     """Alg. 1 stage 3 (attacker): one inversion network per (T', SNR) point, trained by chosen-plaintext
     queries of the frozen transmitter on the adversary's 40% split, through its own channel (Eq. 5)."""
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     split = load_split(paths.split)
     enc, _ = load_jscc(paths, cfg, device)
     link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
@@ -417,7 +417,7 @@ def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
 def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
     """Alg. 1 stage 3 (evaluator): the strong classifier on clean x, adversary reconstructions x_hat at
     every attacker point, and directly noised x_tilde (Eq. 11 in pixel space) at random t, with labels."""
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     split = load_split(paths.split)
     enc, _ = load_jscc(paths, cfg, device)
     sched = schedule_of(cfg)
@@ -498,7 +498,7 @@ def _feature_classifiers(cfg: Config, paths: Paths, device, kind: str, points, t
     checkpoint ``out`` and the learning curve ``curves/<kind>.csv``; returns each point's best accuracy."""
     from .ceiling import n_params, train_feature_classifier, width_for
 
-    spec = get_spec(paths.dataset)
+    spec = cfg.spec
     enc, _ = load_jscc(paths, cfg, device)
     link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
     f_tr, f_val = encode_all(enc, train[0], device), encode_all(enc, val[0], device)
@@ -592,7 +592,7 @@ def finetune_receiver(cfg: Config, paths: Paths, system: str, device, resume: bo
     gv, gvd = generator(SEED["finetune"] + 99), generator(SEED["finetune"] + 99, device)
     vbank = receiver_bank(cfg, system, link, rx, unet, split.val_x[:n_val], split.val_y[:n_val],
                           cfg.validation.t_values, n_val, gv, gvd, device)
-    clf = get_spec(paths.dataset).classifier().to(device)
+    clf = cfg.spec.classifier().to(device)
     clf.load_state_dict(clf0.state_dict())
     clf.fold_fhat_into_zhat()
 

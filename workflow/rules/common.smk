@@ -12,6 +12,22 @@ SCALE = config["scale"]
 DATASETS = config["datasets"]
 SEEDS = config["seeds"]  # training seeds: the {seed} wildcard, each a whole run under <kind>/<ds>/seed<k>/
 
+_unknown = [d for d in DATASETS if d not in config["catalog"]]
+if _unknown:  # the CLI says the same; here it stops the DAG before any job
+    raise ValueError(f"params: datasets {_unknown} are not in params.yaml's catalog (has: {sorted(config['catalog'])})")
+
+
+def catalog_entry(wildcards):
+    """The dataset's catalog entry without where its files are (a moved mirror keeps the run)."""
+    e = config["catalog"][wildcards.ds]
+    return {**{k: v for k, v in e.items() if k != "source"}, "source": {k: v for k, v in e["source"].items() if k != "path"}}
+
+
+def model_entry(wildcards):
+    """What the networks depend on in the dataset's catalog entry: its architecture family and classes."""
+    e = config["catalog"][wildcards.ds]
+    return {"family": e["family"], "n_classes": e["n_classes"]}
+
 
 def _deep_merge(base, over):
     out = copy.deepcopy(base)

@@ -5,6 +5,7 @@ rule data:
     params:
         scale=SCALE,
         cfg=effective("data"),
+        entry=catalog_entry,
     conda:
         "../envs/diffsem.yaml"
     log:

@@ -8,6 +8,7 @@ rule train_jscc:
     params:
         scale=SCALE,
         cfg=effective("data", "schedule", "channel", "jscc", "validation"),
+        model=model_entry,
     conda:
         "../envs/diffsem.yaml"
     log:

@@ -1,8 +1,15 @@
-"""Per-dataset model definitions.  Adding a dataset = one module of networks + one entry here."""
+"""Architecture families and the dataset spec built from a catalog entry (params.yaml `catalog:`).
+
+A dataset is configuration, not code: its catalog entry names a family — the paper's Table I networks
+for 1×28×28 images (``table1``) or Table II's for 3×32×32 (``table2``) — and its number of classes;
+``spec_for`` builds the networks from that.  A new architecture family is one module of networks and
+one entry in ``FAMILIES``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 from torch import nn
@@ -11,8 +18,29 @@ from . import cifar10, mnist
 
 
 @dataclass(frozen=True)
+class Family:
+    """The networks of one image shape (Tables I/II) and the feature shape f their encoder produces."""
+
+    image_shape: tuple[int, int, int]  # C, H, W of x
+    feature_shape: tuple[int, int, int]  # C, H, W of f (k = C*H*W)
+    encoder: Callable[[], nn.Module]
+    classifier: Callable[..., nn.Module]  # (n_classes=...) -> Theta
+    strong: Callable[..., nn.Module]  # (n_classes=...) -> the strong classifier
+    adversary: Callable[[], nn.Module]
+
+
+FAMILIES: dict[str, Family] = {
+    "table1": Family((1, 28, 28), (1, 8, 8), mnist.MnistEncoder, mnist.MnistReceiverClassifier,
+                     mnist.MnistStrongClassifier, mnist.MnistAdversary),
+    "table2": Family((3, 32, 32), (3, 8, 8), cifar10.Cifar10Encoder, cifar10.Cifar10ReceiverClassifier,
+                     cifar10.Cifar10StrongClassifier, cifar10.Cifar10Adversary),
+}
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
+    family: str
     image_shape: tuple[int, int, int]  # C, H, W of x
     feature_shape: tuple[int, int, int]  # C, H, W of f (k = C*H*W)
     n_classes: int
@@ -33,32 +61,24 @@ class DatasetSpec:
         return self.k / (c * h * w)
 
 
-SPECS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec(
-        name="mnist",
-        image_shape=(1, 28, 28),
-        feature_shape=(1, 8, 8),
-        n_classes=10,
-        encoder=mnist.MnistEncoder,
-        classifier=mnist.MnistReceiverClassifier,
-        strong=mnist.MnistStrongClassifier,
-        adversary=mnist.MnistAdversary,
-    ),
-    "cifar10": DatasetSpec(
-        name="cifar10",
-        image_shape=(3, 32, 32),
-        feature_shape=(3, 8, 8),
-        n_classes=10,
-        encoder=cifar10.Cifar10Encoder,
-        classifier=cifar10.Cifar10ReceiverClassifier,
-        strong=cifar10.Cifar10StrongClassifier,
-        adversary=cifar10.Cifar10Adversary,
-    ),
-}
-
-
-def get_spec(name: str) -> DatasetSpec:
+def family_spec(family: str, n_classes: int = 10, name: str | None = None) -> DatasetSpec:
+    """The spec of a family's networks for ``n_classes`` classes."""
     try:
-        return SPECS[name]
+        fam = FAMILIES[family]
     except KeyError:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(sorted(SPECS))}") from None
+        raise ValueError(f"unknown architecture family {family!r}; known: {', '.join(sorted(FAMILIES))}") from None
+    return DatasetSpec(name or family, family, fam.image_shape, fam.feature_shape, int(n_classes), fam.encoder,
+                       partial(fam.classifier, n_classes=int(n_classes)), partial(fam.strong, n_classes=int(n_classes)),
+                       fam.adversary)
+
+
+def spec_for(name: str, entry) -> DatasetSpec:
+    """The spec of catalog entry ``entry`` (config.DatasetEntry) of dataset ``name``."""
+    return family_spec(entry.family, entry.n_classes, name)
+
+
+def get_spec(name: str, catalog: dict) -> DatasetSpec:
+    """The spec of dataset ``name`` in ``catalog`` (Config.catalog)."""
+    if name not in catalog:
+        raise ValueError(f"unknown dataset {name!r}; params.yaml's catalog has: {', '.join(sorted(catalog))}")
+    return spec_for(name, catalog[name])
