@@ -42,7 +42,8 @@ include: "workflow/rules/figures.smk"
 
 rule all:
     input:
-        expand("reports/{ds}/seed{seed}/{out}", ds=DATASETS, seed=SEEDS, out=["metrics.csv", "metrics.json", "comparisons.csv"]),
+        expand("reports/{ds}/seed{seed}/{out}", ds=DATASETS, seed=SEEDS,
+               out=["metrics.csv", "metrics.json", "comparisons.csv", "attack_protocol.csv"]),
         [f"reports/{ds}/seed{seed}/figures/{fig}.png" for ds in DATASETS for seed in SEEDS for fig in figures_of(ds)],
         expand("reports/seeds/{ds}.csv", ds=DATASETS),
     default_target: True

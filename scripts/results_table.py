@@ -161,12 +161,16 @@ def attackers(run: Paths, df: pd.DataFrame, snr: float) -> None:
 
 
 def attack_study(run: Paths) -> None:
-    """reports/<ds>/seed<k>/attack_study.csv (`diffsem attack-study`, decisions §30)."""
-    path = run.attack_study
-    if not path.is_file():
-        return
+    """reports/<ds>/seed<k>/attack_study.csv and attack_protocol.csv (`diffsem attack-study`,
+    `diffsem attack-protocol`, decisions §30)."""
+    for path, what in ((run.attack_study, "Attack study"), (run.attack_protocol, "Protocol ablation")):
+        if path.is_file():
+            _study_table(path, what)
+
+
+def _study_table(path: Path, what: str) -> None:
     d = pd.read_csv(path)
-    print(f"### Attack study at the headline points (`{path}`; E-DiffSem − attacker, paired on the same images, "
+    print(f"### {what} at the headline points (`{path}`; E-DiffSem − attacker, paired on the same images, "
           "Holm over the table)\n")
     print("| study | setting | attack | t | eavesdropper SNR | queries | attacker acc | unseen classes | E-DiffSem | "
           "E-DiffSem − attacker (95 % CI) | p (Holm) | verdict |")

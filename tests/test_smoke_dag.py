@@ -90,7 +90,7 @@ def test_dag_outputs(smoke_run):
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     for log in ("data", "train_jscc", "train_diffusion_uncond", "train_diffusion_cond", "train_adversary",
                 "train_strong", "finetune_diffsem", "finetune_e-diffsem", "finetune_classifier-ft", "train_ceiling", "evaluate", "figures",
-                "train_semantic", "evaluate_semantic", "attack_study", "train_ibal",
+                "train_semantic", "evaluate_semantic", "attack_study", "attack_protocol", "train_ibal",
                 "train_ibal-d", "attack_ibal", "attack_ibal-d", "attack_permutation", "evaluate_direct",
                 "evaluate_permutation", "evaluate_ibal", "evaluate_ibal-d", "collect"):
         assert (work / "logs/mnist/seed0" / f"{log}.log").is_file()
@@ -126,6 +126,24 @@ def test_attack_study_rows_pair_with_the_receivers(smoke_run):
     cls = df[df.setting == "classes"]
     assert cls.attacker_acc_unseen.notna().all() and df[df.setting != "classes"].attacker_acc_unseen.isna().all()
     assert (cls[cls.attack == "semantic"].attacker_acc_unseen == 0).all()  # it never saw those labels
+
+
+def test_attack_protocol_ablation(smoke_run):
+    """attack_protocol.csv: the reference attacker reproduces metrics.csv's attacker at the headline
+    points (same images, draws and judge); the two ablations have their own rows."""
+    from diffsem.attack_study import COLUMNS, PROTOCOL
+    from diffsem.stages import headline_points
+
+    work, _ = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    df = pd.read_csv(work / "reports/mnist/seed0/attack_protocol.csv")
+    assert list(df.columns) == COLUMNS and set(df.setting) == set(PROTOCOL) and set(df.study) == {"protocol"}
+    assert len(df) == len(PROTOCOL) * len(headline_points(cfg)) * len(cfg.eval.seeds)
+    metrics = paper_rows(pd.read_csv(work / "reports/mnist/seed0/metrics.csv"))
+    att = metrics[metrics.system == "classifier"].set_index(["t", "snr_db"]).attacker_acc
+    for _, r in df[df.setting == "reference"].iterrows():
+        assert abs(att[(r.t, r.snr_db)] - r.attacker_acc) < 1e-9
+    assert df.attacker_acc.between(0, 1).all() and (df.p_holm >= df.p - 1e-12).all()
 
 
 def test_learning_curves_and_selection(smoke_run):

@@ -86,7 +86,7 @@ def attacker_views(send: SendFn, advs: dict, y_adv: torch.Tensor, alpha_bar: tor
     def views(x, idx_d, adv_rows, g, gd):
         t = torch.randint(0, T + 1, (x.shape[0],), generator=gd, device=device)
         out = [(direct_noise(x, ab[t], gd), None)]
-        if adv_rows.numel():
+        if adv_rows.numel() and points:  # no attackers given: the directly noised view only
             t_, s_ = points[int(torch.randint(0, len(points), (1,), generator=g))]
             with torch.no_grad():
                 out.append((advs[(t_, s_)](send(adv_rows, t_, s_, gd)).clamp(0, 1), y_adv[adv_rows]))

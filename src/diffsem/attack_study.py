@@ -114,23 +114,59 @@ def _paired(rx: np.ndarray, att: np.ndarray, seed: int) -> dict:
     return {"gap_pts": 100 * m.diff, "ci_lo_pts": 100 * lo, "ci_hi_pts": 100 * hi, "p": m.p}
 
 
+def receiver_predictions(paths) -> pd.Series:
+    """The receivers' saved per-sample predictions, indexed (system, t, snr_db, seed, index)."""
+    pred_file = paths.predictions("diffsem")
+    if not pred_file.is_file():
+        raise FileNotFoundError(f"attack study: the receivers' predictions {pred_file} are missing; run evaluate first")
+    rx_pred = pd.read_csv(pred_file)
+    return rx_pred[rx_pred.role == "receiver"].set_index(["system", "t", "snr_db", "seed", "index"]).pred
+
+
+@torch.no_grad()
+def score_attackers(cfg: Config, paths, split, link, rx_pred: pd.Series, attackers: dict, t: int, snr: float, off: float,
+                    cond: Condition, n_queries: int, device) -> list[dict]:
+    """Rows of the study for ``attackers`` (name -> labels from z_eve) at (t, snr) with the eavesdropper
+    ``off`` dB below, scored on the receivers' images and draws and paired with E-DiffSem's predictions."""
+    from .evaluate import transmissions
+
+    n_classes, rows = cfg.spec.n_classes, []
+    for eval_seed in cfg.eval.seeds:
+        idx = split.images(cfg.eval.test_part(t, snr)).idx
+        labels, preds = [], {a: [] for a in attackers}
+        for _, yb, _, z_eve in transmissions(cfg, split, link, t, snr, eval_seed, device, eve_snr=snr - off):
+            labels.append(yb.cpu())
+            for a, fn in attackers.items():
+                preds[a].append(fn(z_eve).cpu())
+        y_all = torch.cat(labels).numpy()
+        rx = {s: rx_pred.loc[(s, t, float(snr), eval_seed)].loc[idx.tolist()].to_numpy() == y_all
+              for s in ("classifier", "e-diffsem")}
+        unseen = y_all >= n_classes // 2
+        for a in attackers:
+            ok = torch.cat(preds[a]).numpy() == y_all
+            rows.append({"dataset": paths.dataset, "train_seed": cfg.seed, "study": cond.study, "setting": cond.setting,
+                         "attack": a, "t": t, "snr_db": snr, "eve_snr_db": snr - off, "n_queries": n_queries,
+                         "seed": eval_seed, "n_eval": int(ok.size), "attacker_acc": float(ok.mean()),
+                         "attacker_acc_unseen": float(ok[unseen].mean()) if cond.surrogate == "classes" else math.nan,
+                         "classifier_acc": float(rx["classifier"].mean()), "e-diffsem_acc": float(rx["e-diffsem"].mean()),
+                         **_paired(rx["e-diffsem"], ok, seed=int(t) + 7 * eval_seed)})
+            print(f"{paths.dataset} {cond.study} {cond.setting} {a} t={t}: attacker "
+                  f"{rows[-1]['attacker_acc']:.4f}, e-diffsem {rows[-1]['e-diffsem_acc']:.4f}", flush=True)
+    return rows
+
+
 def stage_attack_study(cfg: Config, paths, device) -> pd.DataFrame:
     """Every condition at every headline point: train the attackers, score them on the receivers'
     draws, pair with the receivers' predictions; writes ``reports/<ds>/seed<k>/attack_study.csv``."""
     from .attack import train_attackers
     from .ceiling import n_params, train_feature_classifier, width_for
-    from .evaluate import transmissions
     from .io import atomic_path
     from .pipeline import Link
     from .stages import (SEED, build_unet, encode_all, headline_points, load_jscc, load_strong, schedule_of,
                          unet_arch, point_key)
 
     spec = cfg.spec
-    pred_file = paths.predictions("diffsem")
-    if not pred_file.is_file():
-        raise FileNotFoundError(f"attack-study: the receivers' predictions {pred_file} are missing; run evaluate first")
-    rx_pred = pd.read_csv(pred_file)
-    rx_pred = rx_pred[rx_pred.role == "receiver"].set_index(["system", "t", "snr_db", "seed", "index"]).pred
+    rx_pred = receiver_predictions(paths)
     split = load_split(paths.split, with_test=True)
     enc, _ = load_jscc(paths, cfg, device)
     link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
@@ -163,31 +199,77 @@ def stage_attack_study(cfg: Config, paths, device) -> pd.DataFrame:
                 adv.load_state_dict(states[point_key(t, snr)])
                 adv.eval()
                 attackers["inversion"] = lambda z, adv=adv: strong(adv(z).clamp(0, 1)).argmax(1)
-            for eval_seed in cfg.eval.seeds:
-                idx = split.images(cfg.eval.test_part(t, snr)).idx
-                labels, preds = [], {a: [] for a in attackers}
-                with torch.no_grad():
-                    for _, yb, _, z_eve in transmissions(cfg, split, link, t, snr, eval_seed, device, eve_snr=snr - off):
-                        labels.append(yb.cpu())
-                        for a, fn in attackers.items():
-                            preds[a].append(fn(z_eve).cpu())
-                y_all = torch.cat(labels).numpy()
-                rx = {s: rx_pred.loc[(s, t, float(snr), eval_seed)].loc[idx.tolist()].to_numpy() == y_all
-                      for s in ("classifier", "e-diffsem")}
-                unseen = y_all >= spec.n_classes // 2
-                for a in attackers:
-                    ok = torch.cat(preds[a]).numpy() == y_all
-                    rows.append({"dataset": paths.dataset, "train_seed": cfg.seed, "study": cond.study,
-                                 "setting": cond.setting, "attack": a, "t": t, "snr_db": snr, "eve_snr_db": snr - off,
-                                 "n_queries": int(y.numel()), "seed": eval_seed, "n_eval": int(ok.size),
-                                 "attacker_acc": float(ok.mean()),
-                                 "attacker_acc_unseen": float(ok[unseen].mean()) if cond.surrogate == "classes" else math.nan,
-                                 "classifier_acc": float(rx["classifier"].mean()), "e-diffsem_acc": float(rx["e-diffsem"].mean()),
-                                 **_paired(rx["e-diffsem"], ok, seed=int(t) + 7 * eval_seed)})
-                    print(f"attack-study {paths.dataset} {cond.study} {cond.setting} {a} t={t}: attacker "
-                          f"{rows[-1]['attacker_acc']:.4f}, e-diffsem {rows[-1]['e-diffsem_acc']:.4f}", flush=True)
+            rows += score_attackers(cfg, paths, split, link, rx_pred, attackers, t, snr, off, cond, int(y.numel()), device)
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["p_holm"] = holm(df.p.to_numpy()) if len(df) else []
     with atomic_path(paths.attack_study) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    return df
+
+
+PROTOCOL = ("reference", "one inversion net for all T'", "strong classifier without x_hat")
+
+
+def stage_attack_protocol(cfg: Config, paths, device) -> pd.DataFrame:
+    """Which evaluation choices move the gap (issue #13 item 3), at the headline points: the paper's
+    attacker (``reference``: one inversion network per T', judged by the strong classifier trained with
+    the attackers' reconstructions x̂) against (a) one inversion network trained across every attacker
+    T' at the training SNR (per-sample T', a weaker and cheaper attacker), judged by the same strong
+    classifier, and (b) the reference inversion networks judged by a strong classifier trained without
+    any x̂ (clean and directly noised images only; epoch chosen on clean validation accuracy).  Rows
+    like the attack study's; writes ``reports/<ds>/seed<k>/attack_protocol.csv``."""
+    from .attack import attacker_views, strong_val_score, train_attackers, train_strong
+    from .io import atomic_path
+    from .pipeline import Link
+    from .stages import (SEED, encode_all, headline_points, jscc_config, load_adversaries, load_jscc, load_strong,
+                         point_key, schedule_of)
+    from .validation import capped
+
+    spec = cfg.spec
+    rx_pred = receiver_predictions(paths)
+    split = load_split(paths.split, with_test=True)
+    enc, _ = load_jscc(paths, cfg, device)
+    sched = schedule_of(cfg)
+    link = Link(enc, sched, cfg.channel.quantize_t2)
+    strong, advs = load_strong(paths, cfg, device), load_adversaries(paths, cfg, device)
+    snr = float(cfg.eval.snr_db)
+    ts = torch.tensor(sorted({t for t, s in cfg.eval.attacker_points() if s == snr}), device=device)
+    meta = {"jscc": jscc_config(cfg, paths.dataset), "adversary": cfg.section("adversary"),
+            "strong": cfg.section("strong"), "ts": ts.tolist()}
+    seed = cfg.seed + SEED["protocol"]
+    f_adv, f_val = encode_all(enc, split.adv_x, device), encode_all(enc, split.adv_val_x, device)
+
+    def any_t(f0):  # one T' per sample, uniform over the attacker grid at the training SNR
+        def send(rows, t, snr_, g):
+            pick = ts[torch.randint(len(ts), (rows.numel(),), generator=g, device=ts.device)]
+            return link.channel(link.transmit_each(f0[rows], pick, snr_, g), snr_, g)
+        return send
+
+    states, _, _ = train_attackers(spec, any_t(f_adv), split.adv_x, [(0, snr)], cfg.adversary, seed, device,
+                                   "protocol_one_net", paths.resume_dir, meta, any_t(f_val), split.adv_val_x, extendable=None)
+    one_net = spec.adversary().to(device)
+    one_net.load_state_dict(states[point_key(0, snr)])
+    one_net.eval()
+
+    n = capped(split.adv_val_y.shape[0], cfg.validation.max_images)
+    x_val, y_val = split.adv_val_x[:n], split.adv_val_y[:n]
+    views = attacker_views(None, {}, split.adv_y.to(device), sched.alpha_bar, cfg.schedule.T, device)  # x_tilde only
+    judge, _ = train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
+                            split.tr_x.shape[0], views, cfg.strong, seed, device, "protocol strong without x_hat",
+                            paths.resume_dir / "protocol_strong_without_xhat.pt", meta,
+                            lambda net: strong_val_score(net, x_val, y_val, device))
+    judge.eval()
+    rows = []
+    for t, snr_ in headline_points(cfg):
+        adv = advs[(t, snr_)]
+        attackers = {PROTOCOL[0]: lambda z, adv=adv: strong(adv(z).clamp(0, 1)).argmax(1),
+                     PROTOCOL[1]: lambda z: strong(one_net(z).clamp(0, 1)).argmax(1),
+                     PROTOCOL[2]: lambda z, adv=adv: judge(adv(z).clamp(0, 1)).argmax(1)}
+        for setting, fn in attackers.items():
+            rows += score_attackers(cfg, paths, split, link, rx_pred, {"inversion": fn}, t, snr_, 0.0,
+                                    Condition("protocol", setting), int(split.adv_y.numel()), device)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["p_holm"] = holm(df.p.to_numpy()) if len(df) else []
+    with atomic_path(paths.attack_protocol) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return df

@@ -28,7 +28,7 @@ from .training import Validation, fit, make_optimizer
 from .validation import capped, eps_mse, receiver_accuracy, write_curve
 
 # per-stage seed offsets, so stages draw independent streams from one master seed
-SEED = {"jscc": 1, "diffusion": 2, "adversary": 3, "strong": 4, "finetune": 5, "eval": 6, "ceiling": 7, "semantic": 8, "study": 9}
+SEED = {"jscc": 1, "diffusion": 2, "adversary": 3, "strong": 4, "finetune": 5, "eval": 6, "ceiling": 7, "semantic": 8, "study": 9, "protocol": 10}
 # receivers that Alg. 2 (or its control) fine-tunes; "classifier-ft" is the control without a denoiser
 FINETUNED = ("classifier-ft", "diffsem", "e-diffsem")
 
@@ -76,6 +76,7 @@ class Paths:
     receiver_search = property(lambda s: s._p("reports", "receiver_search.json"))
     ibal_sweep = property(lambda s: s._p("reports", "ibal_sweep.csv"))
     attack_study = property(lambda s: s._p("reports", "attack_study.csv"))  # attack_study.stage_attack_study
+    attack_protocol = property(lambda s: s._p("reports", "attack_protocol.csv"))  # attack_study.stage_attack_protocol
 
     def unet(self, variant: str) -> Path:
         return self._p("models", f"unet_{variant}.pt")

@@ -85,6 +85,34 @@ rule attack_study:
         "diffsem --params params.yaml --scale {params.scale} attack-study --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
 
 
+rule attack_protocol:
+    """Which evaluation choices move the gap: one inversion net for all T'; a judge trained without x_hat."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/jscc.pt",
+        "models/{ds}/seed{seed}/adversary.pt",
+        "models/{ds}/seed{seed}/strong.pt",
+        "reports/{ds}/seed{seed}/eval/diffsem_predictions.csv.gz",
+    output:
+        "reports/{ds}/seed{seed}/attack_protocol.csv",
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "channel", "jscc", "adversary", "strong", "eval", "validation"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/attack_protocol.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/attack_protocol.tsv",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=240,
+        mem_mb=6000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} attack-protocol --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+
+
 rule collect:
     """metrics.csv and metrics.json from DiffSem's and every baseline's evaluation rows."""
     input:
