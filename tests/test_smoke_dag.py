@@ -50,9 +50,15 @@ def test_dag_outputs(smoke_run):
     assert list(df.columns) == METRICS_COLUMNS
     n_points = len(cfg.eval.grid_points()) * len(cfg.eval.seeds)
     # one row per system and point under the paper's attacker, plus the semantic attacker's row per point
-    assert len(df) == n_points * (len(SYSTEMS) + len(cfg.baselines.systems) + 1)
+    # and the diffusion-prior attacker's at the headline points
+    from diffsem.stages import headline_points
+
+    n_head = len(headline_points(cfg)) * len(cfg.eval.seeds)
+    assert len(df) == n_points * (len(SYSTEMS) + len(cfg.baselines.systems) + 1) + n_head
     assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
-    assert set(df.attack) == {"inversion", "image", "semantic"}
+    assert set(df.attack) == {"inversion", "image", "semantic", "diffusion"}
+    prior = df[df.attack == "diffusion"]
+    assert len(prior) == n_head and prior.receiver_acc.isna().all() and prior.attacker_acc.between(0, 1).all()
     assert set(df[df.attack == "image"].system) == {"direct", "permutation"}
     sem = df[df.attack == "semantic"]
     assert len(sem) == n_points and set(sem.system) == {"diffsem"} and sem.receiver_acc.isna().all()
@@ -90,7 +96,7 @@ def test_dag_outputs(smoke_run):
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     for log in ("data", "train_jscc", "train_diffusion_uncond", "train_diffusion_cond", "train_adversary",
                 "train_strong", "finetune_diffsem", "finetune_e-diffsem", "finetune_classifier-ft", "train_ceiling", "evaluate", "figures",
-                "train_semantic", "evaluate_semantic", "attack_study", "attack_protocol", "train_ibal",
+                "train_semantic", "evaluate_semantic", "attack_study", "attack_protocol", "attack_prior", "train_ibal",
                 "train_ibal-d", "attack_ibal", "attack_ibal-d", "attack_permutation", "evaluate_direct",
                 "evaluate_permutation", "evaluate_ibal", "evaluate_ibal-d", "collect"):
         assert (work / "logs/mnist/seed0" / f"{log}.log").is_file()
@@ -153,7 +159,7 @@ def test_learning_curves_and_selection(smoke_run):
     want = {"jscc": "val_acc_mean", "unet_uncond": "val_eps_mse", "unet_cond": "val_eps_mse", "adversary": "val_mse",
             "strong": "val_acc_mean", "finetune_classifier-ft": "val_acc_mean", "finetune_diffsem": "val_acc_mean",
             "finetune_e-diffsem": "val_acc_mean", "ibal": "val_acc_mean", "strong_ibal": "val_acc_mean",
-            "strong_permutation": "val_acc_mean", "ceiling": "val_acc", "semantic": "val_acc"}
+            "strong_permutation": "val_acc_mean", "ceiling": "val_acc", "semantic": "val_acc", "prior_unet": "val_eps_mse"}
     for name, metric in want.items():
         d = pd.read_csv(work / "reports/mnist/seed0/curves" / f"{name}.csv")
         assert {"epoch", "train_loss", "lr", metric, "selected"} <= set(d.columns), name
@@ -180,6 +186,10 @@ def test_per_sample_predictions_and_paired_tests(smoke_run):
         assert abs(att[(r.t, r.snr_db)] - r.attacker_acc) < 1e-9
     # the receivers share images: every point has n_eval rows per system, the same indices
     assert (pred.groupby(["system", "role", "t", "snr_db"]).size() == 100).all()
+    prior_pred = pd.read_csv(work / "reports/mnist/seed0/eval/diffusion_predictions.csv.gz")
+    prior_acc = prior_pred.assign(ok=lambda d: d.pred == d.label).groupby(["t", "snr_db"]).ok.mean()
+    for _, r in everything[everything.attack == "diffusion"].iterrows():
+        assert abs(prior_acc[(r.t, r.snr_db)] - r.attacker_acc) < 1e-9
     sem_pred = pd.read_csv(work / "reports/mnist/seed0/eval/semantic_predictions.csv.gz")
     assert set(sem_pred.role) == {"semantic"} and set(sem_pred.system) == {"diffsem"}
     sem_acc = sem_pred.assign(ok=lambda d: d.pred == d.label).groupby(["t", "snr_db"]).ok.mean()
@@ -256,7 +266,10 @@ def test_cifar10_dag_outputs(smoke_run):
     df = pd.read_csv(work / "reports/cifar10/seed0/metrics.csv")
     assert list(df.columns) == METRICS_COLUMNS
     assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
-    assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems) + 1)  # + semantic
+    from diffsem.stages import headline_points
+
+    # + the semantic attacker per point, + the diffusion-prior attacker at the headline points
+    assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems) + 1) + len(headline_points(cfg))
     assert set(df.dataset) == {"cifar10"} and cfg.data.n_eval == 50 and (df.n_eval == 50).all()
     assert (df.attack == "semantic").sum() == len(cfg.eval.grid_points())
     df = paper_rows(df)

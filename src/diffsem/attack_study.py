@@ -105,7 +105,8 @@ def study_config(cfg: Config, ds: str) -> dict:
     from .stages import jscc_config
 
     return {"jscc": jscc_config(cfg, ds), "ceiling": cfg.section("ceiling"), "adversary": cfg.section("adversary"),
-            "attack_study": cfg.section("attack_study"), "n_feat": cfg.diffusion.n_feat}
+            "attack_study": {k: v for k, v in cfg.section("attack_study").items() if k != "prior_queries"},
+            "n_feat": cfg.diffusion.n_feat}
 
 
 def _paired(rx: np.ndarray, att: np.ndarray, seed: int) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 
-STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "train-ceiling", "train-semantic", "finetune", "evaluate", "evaluate-semantic", "attack-study", "attack-protocol",
+STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "train-ceiling", "train-semantic", "finetune", "evaluate", "evaluate-semantic", "attack-study", "attack-protocol", "attack-prior",
           "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "receiver-search", "guidance-search", "ibal-sweep", "summarize-seeds", "check-config"]
 
 
@@ -145,6 +145,10 @@ def _run(args) -> int:
         from .attack_study import stage_attack_study
 
         stage_attack_study(cfg, paths, device)
+    elif args.stage == "attack-prior":
+        from .prior_attack import stage_prior_attack
+
+        stage_prior_attack(cfg, paths, device)
     elif args.stage == "attack-protocol":
         from .attack_study import stage_attack_protocol
 

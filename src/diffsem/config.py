@@ -186,6 +186,7 @@ class AttackStudyCfg:
     query_fractions: tuple[float, ...]  # shares of the adversary's split it may query
     surrogate: tuple[str, ...]  # "classes": half the classes only; "shifted": affine + contrast shifted images
     inversion: tuple[str, ...]  # studies in which the inversion attacker is trained too (the semantic one always is)
+    prior_queries: int  # the diffusion-prior attacker's queries per image for its f0 estimates (prior_attack.py)
 
 
 @dataclass(frozen=True)

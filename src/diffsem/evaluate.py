@@ -9,8 +9,8 @@ One row per (dataset, system, attack, t, snr_db, seed) goes into metrics.csv.  T
 the transmitter, which the receivers share, so its columns are repeated on the receivers' rows.
 ``attack`` names the attacker (``ATTACKS``): the paper's protocol is ``inversion`` (DiffSem, IBAL,
 IBAL-D) or ``image`` (Direct, Permutation: the strong classifier reads the received image); the
-``semantic`` attacker's rows (a classifier on ẑ, decisions §29) come from their own rule with the
-receiver columns empty.
+``semantic`` attacker's rows (a classifier on ẑ, decisions §29) and the ``diffusion``-prior attacker's
+(decisions §32, headline points) come from their own rules with the receiver columns empty.
 Each finished point is cached under reports/<ds>/seed<k>/eval_points/ (keyed by a fingerprint of the models
 and settings), so an interrupted evaluation resumes per grid point.
 """
@@ -45,7 +45,8 @@ COLUMNS = ["dataset", "system", "attack", "t", "snr_db", "seed", "receiver_acc",
 # the attackers of metrics.csv's `attack` column; PAPER_ATTACKS are the paper's evaluation protocol
 ATTACKS = {"inversion": "inversion network per point, its reconstruction read by the strong classifier",
            "image": "the strong classifier reads the received image (Direct, Permutation: no z_hat to invert)",
-           "semantic": "a classifier trained with labels on the eavesdropped z_hat per point (decisions §29)"}
+           "semantic": "a classifier trained with labels on the eavesdropped z_hat per point (decisions §29)",
+           "diffusion": "the eavesdropper's own U-Net denoises z_hat, then inversion and the strong classifier (decisions §32)"}
 PAPER_ATTACKS = ("inversion", "image")
 # metrics.csv adds the run's training seed (`seed` above is the evaluation-noise seed, eval.seeds)
 METRICS_COLUMNS = ["dataset", "train_seed", *COLUMNS[1:]]
@@ -295,9 +296,9 @@ def paper_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def eval_parts(cfg: Config) -> list[str]:
-    """The evaluation rules whose rows make up metrics.csv: DiffSem's, the semantic attacker's and each
-    configured baseline's."""
-    return ["diffsem", "semantic", *cfg.baselines.systems]
+    """The evaluation rules whose rows make up metrics.csv: DiffSem's, the semantic and diffusion-prior
+    attackers' and each configured baseline's."""
+    return ["diffsem", "semantic", "diffusion", *cfg.baselines.systems]
 
 
 def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:
@@ -349,9 +350,10 @@ def write_plot_data(folder: Path, df: pd.DataFrame, cfg: Config) -> None:
 def headline(df: pd.DataFrame, cfg: Config) -> dict:
     """Numbers for `dvc metrics show`: accuracies at the Fig. 4 SNR at T' = 150 and 300 (nearest grid t)
     and averaged over the grid, with binomial standard errors; ``attacker_*`` is the paper's (inversion)
-    attacker, ``semantic_attacker_*`` the semantic one."""
+    attacker, ``semantic_attacker_*`` and ``diffusion_attacker_*`` the extra ones."""
     at_snr = df[df.snr_db == float(cfg.eval.snr_db)]
     main, sem = paper_rows(at_snr), at_snr[at_snr.attack == "semantic"]
+    prior = at_snr[at_snr.attack == "diffusion"]
     out: dict = {"n_eval": int(df.n_eval.iloc[0]), "snr_db": float(cfg.eval.snr_db)}
     ts = sorted(main.t.unique())
     others = [s for s in main.system.unique() if s not in SYSTEMS]
@@ -367,9 +369,10 @@ def headline(df: pd.DataFrame, cfg: Config) -> dict:
         p = float(at.loc["classifier", "attacker_acc"])
         d.update(attacker_acc=round(p, 4), attacker_se=round(math.sqrt(p * (1 - p) / n), 4),
                  attacker_ssim=round(float(at.loc["classifier", "attacker_ssim"]), 4))
-        if (sem.t == t).any():  # the semantic attacker on DiffSem's transmitter (decisions §29)
-            p = float(sem[sem.t == t].attacker_acc.mean())
-            d.update(semantic_attacker_acc=round(p, 4), semantic_attacker_se=round(math.sqrt(p * (1 - p) / n), 4))
+        for name, rows in (("semantic", sem), ("diffusion", prior)):  # the extra attackers (decisions §29, §32)
+            if (rows.t == t).any():
+                p = float(rows[rows.t == t].attacker_acc.mean())
+                d.update({f"{name}_attacker_acc": round(p, 4), f"{name}_attacker_se": round(math.sqrt(p * (1 - p) / n), 4)})
         for s in others:  # baselines: their receiver (IBAL) and attacker accuracy at the same point
             if not math.isnan(at.loc[s, "receiver_acc"]):
                 d[f"{s}_acc"] = round(float(at.loc[s, "receiver_acc"]), 4)

@@ -39,7 +39,7 @@ FIGURES: dict[str, dict[str, str]] = {
 
 # the DiffSem pipeline's learning curves (reports/<ds>/seed<k>/curves/<name>.csv) and what each panel shows
 CURVES = ("jscc", "unet_uncond", "unet_cond", "adversary", "strong", "finetune_classifier-ft", "finetune_diffsem",
-          "finetune_e-diffsem", "ceiling", "semantic")
+          "finetune_e-diffsem", "ceiling", "semantic", "prior_unet")
 
 
 # any other catalog dataset: the generic figures under descriptive names

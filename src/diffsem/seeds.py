@@ -14,13 +14,13 @@ import pandas as pd
 
 from .stats import seed_ci
 
-# "attacker": the paper's (inversion) attacker on DiffSem's transmitter; "semantic": the semantic attacker
-SYSTEMS = ("classifier", "classifier-ft", "diffsem", "e-diffsem", "ceiling", "attacker", "semantic")
+# "attacker": the paper's (inversion) attacker on DiffSem's transmitter; "semantic", "diffusion": the extra ones
+SYSTEMS = ("classifier", "classifier-ft", "diffsem", "e-diffsem", "ceiling", "attacker", "semantic", "diffusion")
 # (minuend, subtrahend): the claims' differences, in accuracy points
 DIFFERENCES = (("diffsem", "classifier"), ("e-diffsem", "classifier"), ("e-diffsem", "diffsem"),
                ("diffsem", "classifier-ft"), ("e-diffsem", "classifier-ft"), ("ceiling", "classifier"),
                ("classifier", "attacker"), ("e-diffsem", "attacker"), ("classifier", "semantic"),
-               ("e-diffsem", "semantic"), ("semantic", "attacker"))
+               ("e-diffsem", "semantic"), ("semantic", "attacker"), ("e-diffsem", "diffusion"), ("diffusion", "attacker"))
 
 
 def headline_accuracies(metrics: pd.DataFrame, points: list[tuple[int, float]]) -> dict[tuple[int, float], dict]:
@@ -30,14 +30,15 @@ def headline_accuracies(metrics: pd.DataFrame, points: list[tuple[int, float]]) 
     for t, snr in points:
         here = metrics[(metrics.t == t) & (metrics.snr_db == snr)]
         attack = here.attack if "attack" in here else pd.Series("inversion", index=here.index)
-        at = here[attack != "semantic"].groupby("system").mean(numeric_only=True)
+        at = here[attack.isin(("inversion", "image"))].groupby("system").mean(numeric_only=True)
         if "classifier" not in at.index:
             raise KeyError(f"metrics.csv has no classifier row at t = {t}, {snr:g} dB")
         row = {s: float(at.loc[s, "receiver_acc"]) for s in at.index if s in SYSTEMS and pd.notna(at.loc[s, "receiver_acc"])}
         row["attacker"] = float(at.loc["classifier", "attacker_acc"])
-        sem = here[attack == "semantic"]
-        if not sem.empty:
-            row["semantic"] = float(sem.attacker_acc.mean())
+        for name in ("semantic", "diffusion"):
+            extra = here[attack == name]
+            if not extra.empty:
+                row[name] = float(extra.attacker_acc.mean())
         row["n"] = int(at.loc["classifier", "n_eval"])
         out[(t, snr)] = row
     return out

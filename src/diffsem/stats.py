@@ -31,6 +31,8 @@ CLAIM_PAIRS = (
     ("e-diffsem", "diffsem:semantic"),
     ("ceiling", "diffsem:semantic"),
     ("diffsem:semantic", "diffsem:attacker"),
+    ("e-diffsem", "diffsem:diffusion"),
+    ("diffsem:diffusion", "diffsem:attacker"),
     ("ceiling", "classifier"),
     ("ceiling", "e-diffsem"),
     ("e-diffsem", "ibal"),

@@ -69,7 +69,7 @@ rule attack_study:
         "reports/{ds}/seed{seed}/attack_study.csv",
     params:
         scale=SCALE,
-        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "adversary", "eval", "validation", "ceiling", "attack_study", drop=("diffusion.cond_labels",)),
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "adversary", "eval", "validation", "ceiling", "attack_study", drop=("diffusion.cond_labels", "attack_study.prior_queries")),
     conda:
         "../envs/diffsem.yaml"
     log:
@@ -83,6 +83,34 @@ rule attack_study:
         mem_mb=6000,
     shell:
         "diffsem --params params.yaml --scale {params.scale} attack-study --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+
+
+rule attack_prior:
+    """The diffusion-prior attacker: its own U-Net on averaged queries, DDIM, then inversion (headline points)."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/jscc.pt",
+        "models/{ds}/seed{seed}/strong.pt",
+    output:
+        csv="reports/{ds}/seed{seed}/eval/diffusion.csv",
+        predictions="reports/{ds}/seed{seed}/eval/diffusion_predictions.csv.gz",
+        curve="reports/{ds}/seed{seed}/curves/prior_unet.csv",
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "adversary", "eval", "validation", "attack_study", drop=("diffusion.cond_labels",)),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/attack_prior.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/attack_prior.tsv",
+    threads: workflow.cores
+    resources:
+        gpu=1,
+        runtime=240,
+        mem_mb=6000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} attack-prior --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
 
 
 rule attack_protocol:
@@ -122,6 +150,8 @@ rule collect:
         "reports/{ds}/seed{seed}/eval/diffsem_predictions.csv.gz",
         "reports/{ds}/seed{seed}/eval/semantic.csv",
         "reports/{ds}/seed{seed}/eval/semantic_predictions.csv.gz",
+        "reports/{ds}/seed{seed}/eval/diffusion.csv",
+        "reports/{ds}/seed{seed}/eval/diffusion_predictions.csv.gz",
     output:
         csv="reports/{ds}/seed{seed}/metrics.csv",
         json="reports/{ds}/seed{seed}/metrics.json",

@@ -1,0 +1,141 @@
+"""The diffusion-prior attacker (issue #13 item 2; docs/decisions.md §32): the paper's receiver-side
+tool in the eavesdropper's hands.
+
+The eavesdropper cannot observe the clean features f0 of its chosen plaintexts — only what the
+transmitter sends at its operating point, through the eavesdropper's channel.  Because the
+self-noise and the channel noise are fresh on every transmission, it queries each of its images
+``K`` times at the cleanest headline point and averages; mapped to that point's diffusion step
+(Eqs. 17-24 and the public schedule: ``Link.receive_step``), the average estimates f0 with noise
+variance (1 - abar) / (K abar).  It trains its own unconditional U-Net (Table III family, the
+receiver's width and recipe, Eq. 15) on those estimates, with the epoch chosen on the same estimates
+of its validation slice; at each headline point it denoises what it overhears with DDIM from the
+matched step (Eq. 16, the receiver's step count) and inverts the denoised features with an inversion
+network trained on its own queries (Eq. 5).  The run's strong classifier judges the reconstruction.
+
+Rows go to metrics.csv with ``attack = diffusion`` (system ``diffsem``) at the headline points, and
+per-sample predictions with role ``diffusion`` pair them with the receivers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .config import Config
+from .data import load_split
+from .validation import eps_mse
+
+
+@torch.no_grad()
+def averaged_estimate(link, f0: torch.Tensor, t: int, snr: float, k: int, g: torch.Generator) -> torch.Tensor:
+    """The eavesdropper's estimate of f0: K observations at (t, snr), each matched to its diffusion step
+    (scale s, step t*), averaged and divided by sqrt(abar_t*) (unbiased: E[s z_hat] = sqrt(abar_t*) f0)."""
+    t_start, scale = link.receive_step(t, snr)
+    acc = torch.zeros_like(f0)
+    for _ in range(k):
+        acc += link.channel(link.transmit(f0, t, snr, g), snr, g) * scale
+    return acc / k / math.sqrt(float(link.schedule.alpha_bar[t_start]))
+
+
+def prior_config(cfg: Config, ds: str) -> dict:
+    from .stages import jscc_config, unet_arch
+
+    return {"jscc": jscc_config(cfg, ds), "arch": unet_arch(cfg, ds, "uncond"), "diffusion": cfg.section("diffusion"),
+            "adversary": cfg.section("adversary"), "sampler": cfg.section("sampler"),
+            "queries_per_image": cfg.attack_study.prior_queries}
+
+
+def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
+    """Train the eavesdropper's denoiser and inversion networks (adversary split only), score them at
+    the headline points on the receivers' images and draws; writes eval/diffusion.csv and its
+    per-sample predictions, and the denoiser's learning curve (curves/prior_unet.csv)."""
+    from .attack import train_attackers
+    from .evaluate import COLUMNS, prediction_rows, transmissions, write_predictions
+    from .io import atomic_path
+    from .pipeline import Link, denoise
+    from .runtime import generator
+    from .stages import (SEED, build_unet, encode_all, headline_points, load_jscc, load_strong, point_key, schedule_of,
+                         unet_arch)
+    from .training import Validation, fit, make_optimizer
+    from .validation import capped, write_curve
+
+    spec = cfg.spec
+    split = load_split(paths.split, with_test=True)
+    enc, _ = load_jscc(paths, cfg, device)
+    sched = schedule_of(cfg)
+    link = Link(enc, sched, cfg.channel.quantize_t2)
+    strong = load_strong(paths, cfg, device)
+    points = headline_points(cfg)
+    seed = cfg.seed + SEED["prior"]
+    meta = prior_config(cfg, paths.dataset)
+    g = generator(seed, device)
+    f_adv = encode_all(enc, split.adv_x, device)
+    n_val = capped(split.adv_val_y.shape[0], cfg.validation.max_images)
+    f_val = encode_all(enc, split.adv_val_x[:n_val], device)
+    t_q, snr_q = min(points)  # the cleanest headline point: the best estimates of f0
+    k = cfg.attack_study.prior_queries
+    est = torch.cat([averaged_estimate(link, f_adv[i : i + 4096], t_q, snr_q, k, g) for i in range(0, len(f_adv), 4096)])
+    est_val = averaged_estimate(link, f_val, t_q, snr_q, k, g)
+
+    # the eavesdropper's U-Net: the receiver's architecture and recipe (Eq. 15) on its estimates
+    ab = sched.alpha_bar.to(device=device, dtype=torch.float32)
+    T = cfg.schedule.T
+    torch.manual_seed(seed)
+    unet = build_unet(unet_arch(cfg, paths.dataset, "uncond")).to(device)
+    gs, gd = generator(seed), generator(seed + 1, device)
+
+    def step(idx):
+        f0 = est[idx.to(device)]
+        t = torch.randint(1, T + 1, (f0.shape[0],), generator=gd, device=device)
+        eps = torch.randn(f0.shape, generator=gd, device=device)
+        a = ab[t].view(-1, 1, 1, 1)
+        return F.mse_loss(unet(a.sqrt() * f0 + (1 - a).sqrt() * eps, t), eps)
+
+    opt, lrs = make_optimizer(unet.parameters(), cfg.diffusion.lr)
+    res = fit("prior-unet", {"model": unet}, opt, lrs, cfg.diffusion.epochs, est.shape[0], cfg.diffusion.batch_size, gs,
+              step, paths.resume("prior_unet"), meta, (gd,),
+              validation=Validation(lambda: eps_mse(unet, est_val, ab, T), "eps_mse", "min", cfg.diffusion.patience))
+    write_curve(paths.curve("prior_unet"), res.curve)
+    unet.eval()
+
+    rows, samples = [], []
+    for t, snr in points:
+        t_start, scale = link.receive_step(t, snr)
+
+        def sender(f0, t=t, snr=snr, t_start=t_start, scale=scale):
+            def send(r, t_, snr_, g_):  # what it overhears, denoised by its own prior
+                with torch.no_grad():
+                    z = link.channel(link.transmit(f0[r], t, snr, g_), snr, g_)
+                    return denoise(unet, z, sched, t_start, scale, cfg.sampler.max_steps)
+            return send
+
+        states, _, curves = train_attackers(spec, sender(f_adv), split.adv_x, [(t, snr)], cfg.adversary, seed, device,
+                                            "prior_inversion", paths.resume_dir, meta, sender(f_val),
+                                            split.adv_val_x[:n_val], extendable=None)
+        adv = spec.adversary().to(device)
+        adv.load_state_dict(states[point_key(t, snr)])
+        adv.eval()
+        for eval_seed in cfg.eval.seeds:
+            idx = split.images(cfg.eval.test_part(t, snr)).idx
+            pred, labels = [], []
+            with torch.no_grad():
+                for _, y, _, z_eve in transmissions(cfg, split, link, t, snr, eval_seed, device):
+                    f_hat = denoise(unet, z_eve, sched, t_start, scale, cfg.sampler.max_steps)
+                    pred.append(strong(adv(f_hat).clamp(0, 1)).argmax(1).cpu())
+                    labels.append(y.cpu())
+            p_all, y_all = torch.cat(pred), torch.cat(labels)
+            rows.append({"dataset": paths.dataset, "system": "diffsem", "attack": "diffusion", "t": t, "snr_db": snr,
+                         "seed": eval_seed, "receiver_acc": math.nan, "attacker_acc": float((p_all == y_all).float().mean()),
+                         "attacker_ssim": math.nan, "attacker_psnr": math.nan, "n_eval": int(idx.numel()),
+                         "ediffsem_passes": math.nan})
+            samples += prediction_rows(paths.dataset, "diffsem", "diffusion", t, snr, eval_seed, idx.tolist(),
+                                       y_all.tolist(), p_all.tolist())
+            print(f"prior-attack {paths.dataset} t={t} snr={snr:g} seed={eval_seed}: {rows[-1]['attacker_acc']:.4f}", flush=True)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    write_predictions(paths.predictions("diffusion"), samples)
+    with atomic_path(paths.eval_part("diffusion")) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    return df
