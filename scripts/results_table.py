@@ -183,6 +183,34 @@ def _study_table(path: Path, what: str) -> None:
     print()
 
 
+def study_across_seeds(run: Paths, seeds=(0, 1, 2)) -> None:
+    """The attack study's E-DiffSem − attacker gaps over the training seeds that ran it (rows present in
+    every such seed; Student-t 95 % interval over seeds, stats.seed_ci)."""
+    from diffsem.stats import seed_ci
+
+    runs = {k: Paths(run.root, run.dataset, k).attack_study for k in seeds}
+    runs = {k: pd.read_csv(p) for k, p in runs.items() if p.is_file()}
+    if len(runs) < 2:
+        return
+    keys = ["study", "setting", "attack", "t"]
+    common = set.intersection(*(set(map(tuple, d[keys].drop_duplicates().to_numpy())) for d in runs.values()))
+    print(f"### Attack study across training seeds ({', '.join(f'seed{k}' for k in runs)}; E-DiffSem − attacker in "
+          "points, mean ± 95 % CI over seeds; attacker accuracy mean)\n")
+    print("| study | setting | attack | t | " + " | ".join(f"seed{k}" for k in runs) + " | gap mean ± CI | attacker acc |")
+    print("|---|---|---|---|" + "---|" * len(runs) + "---|---|")
+    first = next(iter(runs.values()))
+    for row in first[keys].drop_duplicates().itertuples(index=False):
+        if tuple(row) not in common:
+            continue
+        sel = [d[(d[keys] == pd.Series(row._asdict())).all(axis=1)] for d in runs.values()]
+        gaps = [float(x.gap_pts.mean()) for x in sel]
+        mean, half, _ = seed_ci(gaps)
+        acc = float(np.mean([x.attacker_acc.mean() for x in sel]))
+        print(f"| {row.study} | {row.setting} | {row.attack} | {row.t} | " + " | ".join(f"{g:+.2f}" for g in gaps) +
+              f" | {mean:+.2f} ± {half:.2f} | {acc:.4f} |")
+    print()
+
+
 def seeds_table(run: Paths) -> None:
     """reports/seeds/<ds>.csv (`diffsem summarize-seeds`, the DAG's summarize_seeds rule)."""
     path = run.seeds_summary
@@ -284,6 +312,7 @@ def main() -> None:
     claims(run, main_, a.snr)
     attackers(run, df, a.snr)
     attack_study(run)
+    study_across_seeds(run)
     seeds_table(run)
     mj = run.dir("reports") / "metrics.json"
     if mj.is_file() and "noiseless" in (head := json.loads(mj.read_text())):

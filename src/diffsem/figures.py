@@ -281,9 +281,9 @@ def attack_study(df: pd.DataFrame, path: Path, title: str) -> None:
     axes[1].set_ylabel("attacker accuracy (dash-dot: E-DiffSem)")
     ref = d[(d.study == "eve_snr") & (d.eve_snr_db == d.snr_db)].assign(setting="reference")
     sur = pd.concat([ref, d[d.study == "surrogate"]])
-    labels = [f"{r.setting}\n{r.attack}\nt={r.t}" for r in sur.itertuples()]
+    labels = [f"{r.setting}, t={r.t}" for r in sur.itertuples()]  # colour = attack (legend of the left panels)
     axes[2].bar(range(len(sur)), sur.attacker_acc, color=[style[a][0] for a in sur.attack], alpha=0.7)
-    axes[2].set_xticks(range(len(sur)), labels, fontsize=6)
+    axes[2].set_xticks(range(len(sur)), labels, fontsize=7, rotation=60, ha="right")
     axes[2].set_ylabel("attacker accuracy")
     axes[2].set_ylim(0, 1.02)
     for ax, name in zip(axes, ("worse eavesdropper channel", "attacker data", "surrogate data")):
