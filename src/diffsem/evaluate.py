@@ -266,18 +266,29 @@ def stage_evaluate_semantic(cfg: Config, paths: Paths, device) -> pd.DataFrame:
             for _, y, _, z_eve in transmissions(cfg, split, link, t, snr, seed, device):
                 pred.append(net(z_eve).argmax(1).cpu())
                 labels.append(y.cpu())
-            p_all, y_all = torch.cat(pred), torch.cat(labels)
             idx = split.images(cfg.eval.test_part(t, snr)).idx.tolist()
-            rows.append({"dataset": paths.dataset, "system": "diffsem", "attack": "semantic", "t": t, "snr_db": snr,
-                         "seed": seed, "receiver_acc": math.nan, "attacker_acc": float((p_all == y_all).float().mean()),
-                         "attacker_ssim": math.nan, "attacker_psnr": math.nan, "n_eval": len(idx),
-                         "ediffsem_passes": math.nan})
-            samples += prediction_rows(paths.dataset, "diffsem", "semantic", t, snr, seed, idx, y_all.tolist(),
-                                       p_all.tolist())
-            print(f"evaluate-semantic {paths.dataset} t={t} snr={snr:g} seed={seed}: {rows[-1]['attacker_acc']:.3f}", flush=True)
+            row, per_sample = attacker_result(paths.dataset, "semantic", t, snr, seed, idx, torch.cat(labels), torch.cat(pred))
+            rows.append(row)
+            samples += per_sample
+            print(f"evaluate-semantic {paths.dataset} t={t} snr={snr:g} seed={seed}: {row['attacker_acc']:.3f}", flush=True)
+    return write_attacker_part(paths, "semantic", rows, samples)
+
+
+def attacker_result(ds: str, attack: str, t: int, snr: float, seed: int, index: list[int], y: torch.Tensor,
+                    pred: torch.Tensor) -> tuple[dict, list[dict]]:
+    """The metrics.csv row (system ``diffsem``, receiver columns empty) and the per-sample rows (role =
+    ``attack``) of an extra attacker on DiffSem's transmitter scored on one point's images."""
+    row = {"dataset": ds, "system": "diffsem", "attack": attack, "t": t, "snr_db": snr, "seed": seed,
+           "receiver_acc": math.nan, "attacker_acc": float((pred == y).float().mean()), "attacker_ssim": math.nan,
+           "attacker_psnr": math.nan, "n_eval": len(index), "ediffsem_passes": math.nan}
+    return row, prediction_rows(ds, "diffsem", attack, t, snr, seed, index, y.tolist(), pred.tolist())
+
+
+def write_attacker_part(paths: Paths, part: str, rows: list[dict], samples: list[dict]) -> pd.DataFrame:
+    """An extra attacker's evaluation part (eval/<part>.csv) and its per-sample predictions."""
     df = pd.DataFrame(rows, columns=COLUMNS)
-    write_predictions(paths.predictions("semantic"), samples)
-    with atomic_path(paths.eval_part("semantic")) as tmp:
+    write_predictions(paths.predictions(part), samples)
+    with atomic_path(paths.eval_part(part)) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return df
 

@@ -53,8 +53,7 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
     the headline points on the receivers' images and draws; writes eval/diffusion.csv and its
     per-sample predictions, and the denoiser's learning curve (curves/prior_unet.csv)."""
     from .attack import train_attackers
-    from .evaluate import COLUMNS, prediction_rows, transmissions, write_predictions
-    from .io import atomic_path
+    from .evaluate import attacker_result, transmissions, write_attacker_part
     from .pipeline import Link, denoise
     from .runtime import generator
     from .stages import (SEED, build_unet, encode_all, headline_points, load_jscc, load_strong, point_key, schedule_of,
@@ -126,16 +125,9 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
                     f_hat = denoise(unet, z_eve, sched, t_start, scale, cfg.sampler.max_steps)
                     pred.append(strong(adv(f_hat).clamp(0, 1)).argmax(1).cpu())
                     labels.append(y.cpu())
-            p_all, y_all = torch.cat(pred), torch.cat(labels)
-            rows.append({"dataset": paths.dataset, "system": "diffsem", "attack": "diffusion", "t": t, "snr_db": snr,
-                         "seed": eval_seed, "receiver_acc": math.nan, "attacker_acc": float((p_all == y_all).float().mean()),
-                         "attacker_ssim": math.nan, "attacker_psnr": math.nan, "n_eval": int(idx.numel()),
-                         "ediffsem_passes": math.nan})
-            samples += prediction_rows(paths.dataset, "diffsem", "diffusion", t, snr, eval_seed, idx.tolist(),
-                                       y_all.tolist(), p_all.tolist())
-            print(f"prior-attack {paths.dataset} t={t} snr={snr:g} seed={eval_seed}: {rows[-1]['attacker_acc']:.4f}", flush=True)
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    write_predictions(paths.predictions("diffusion"), samples)
-    with atomic_path(paths.eval_part("diffusion")) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g")
-    return df
+            row, per_sample = attacker_result(paths.dataset, "diffusion", t, snr, eval_seed, idx.tolist(),
+                                              torch.cat(labels), torch.cat(pred))
+            rows.append(row)
+            samples += per_sample
+            print(f"prior-attack {paths.dataset} t={t} snr={snr:g} seed={eval_seed}: {row['attacker_acc']:.4f}", flush=True)
+    return write_attacker_part(paths, "diffusion", rows, samples)
