@@ -156,12 +156,22 @@ def score_attackers(cfg: Config, paths, split, link, rx_pred: pd.Series, attacke
     return rows
 
 
+def write_study(rows: list[dict], path) -> pd.DataFrame:
+    """A study's rows with Holm-adjusted p over the whole table, written atomically."""
+    from .io import atomic_path
+
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["p_holm"] = holm(df.p.to_numpy()) if len(df) else []
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g")
+    return df
+
+
 def stage_attack_study(cfg: Config, paths, device) -> pd.DataFrame:
     """Every condition at every headline point: train the attackers, score them on the receivers'
     draws, pair with the receivers' predictions; writes ``reports/<ds>/seed<k>/attack_study.csv``."""
     from .attack import train_attackers
     from .ceiling import n_params, train_feature_classifier, width_for
-    from .io import atomic_path
     from .pipeline import Link
     from .stages import (SEED, build_unet, encode_all, headline_points, load_jscc, load_strong, schedule_of,
                          unet_arch, point_key)
@@ -201,11 +211,7 @@ def stage_attack_study(cfg: Config, paths, device) -> pd.DataFrame:
                 adv.eval()
                 attackers["inversion"] = lambda z, adv=adv: strong(adv(z).clamp(0, 1)).argmax(1)
             rows += score_attackers(cfg, paths, split, link, rx_pred, attackers, t, snr, off, cond, int(y.numel()), device)
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df["p_holm"] = holm(df.p.to_numpy()) if len(df) else []
-    with atomic_path(paths.attack_study) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g")
-    return df
+    return write_study(rows, paths.attack_study)
 
 
 PROTOCOL = ("reference", "one inversion net for all T'", "strong classifier without x_hat")
@@ -220,7 +226,6 @@ def stage_attack_protocol(cfg: Config, paths, device) -> pd.DataFrame:
     any x̂ (clean and directly noised images only; epoch chosen on clean validation accuracy).  Rows
     like the attack study's; writes ``reports/<ds>/seed<k>/attack_protocol.csv``."""
     from .attack import attacker_views, strong_val_score, train_attackers, train_strong
-    from .io import atomic_path
     from .pipeline import Link
     from .stages import (SEED, encode_all, headline_points, jscc_config, load_adversaries, load_jscc, load_strong,
                          point_key, schedule_of)
@@ -269,8 +274,4 @@ def stage_attack_protocol(cfg: Config, paths, device) -> pd.DataFrame:
         for setting, fn in attackers.items():
             rows += score_attackers(cfg, paths, split, link, rx_pred, {"inversion": fn}, t, snr_, 0.0,
                                     Condition("protocol", setting), int(split.adv_y.numel()), device)
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    df["p_holm"] = holm(df.p.to_numpy()) if len(df) else []
-    with atomic_path(paths.attack_protocol) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g")
-    return df
+    return write_study(rows, paths.attack_protocol)

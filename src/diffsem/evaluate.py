@@ -257,7 +257,7 @@ def stage_evaluate_semantic(cfg: Config, paths: Paths, device) -> pd.DataFrame:
     semantic = load_semantic(paths, cfg, device)
     missing = [p for p in cfg.eval.grid_points() if p not in semantic]
     if missing:
-        raise RuntimeError(f"evaluate-semantic: semantic attacker lacks points {missing[:3]}...; rerun train-semantic")
+        raise ValueError(f"evaluate-semantic: semantic attacker lacks points {missing[:3]}...; rerun train-semantic")
     rows, samples = [], []
     for seed in cfg.eval.seeds:
         for t, snr in cfg.eval.grid_points():

@@ -56,8 +56,8 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
     from .evaluate import attacker_result, transmissions, write_attacker_part
     from .pipeline import Link, denoise
     from .runtime import generator
-    from .stages import (SEED, build_unet, encode_all, headline_points, load_jscc, load_strong, point_key, schedule_of,
-                         unet_arch)
+    from .stages import (SEED, build_unet, encode_all, forward_noised, headline_points, load_jscc, load_strong, point_key,
+                         schedule_of, unet_arch)
     from .training import Validation, fit, make_optimizer
     from .validation import capped, write_curve
 
@@ -87,11 +87,8 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
     gs, gd = generator(seed), generator(seed + 1, device)
 
     def step(idx):
-        f0 = est[idx.to(device)]
-        t = torch.randint(1, T + 1, (f0.shape[0],), generator=gd, device=device)
-        eps = torch.randn(f0.shape, generator=gd, device=device)
-        a = ab[t].view(-1, 1, 1, 1)
-        return F.mse_loss(unet(a.sqrt() * f0 + (1 - a).sqrt() * eps, t), eps)
+        f_t, t, eps = forward_noised(est[idx.to(device)], ab, T, gd)
+        return F.mse_loss(unet(f_t, t), eps)  # Eq. 15
 
     opt, lrs = make_optimizer(unet.parameters(), cfg.diffusion.lr)
     res = fit("prior-unet", {"model": unet}, opt, lrs, cfg.diffusion.epochs, est.shape[0], cfg.diffusion.batch_size, gs,

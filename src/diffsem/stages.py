@@ -331,6 +331,15 @@ def soft_labels(clf: torch.nn.Module, f_t: torch.Tensor, t: torch.Tensor, T: int
     return torch.softmax(clf(f_t, f_t, tt), dim=1)
 
 
+def forward_noised(f0: torch.Tensor, alpha_bar: torch.Tensor, T: int, g: torch.Generator):
+    """A U-Net training sample (Eq. 11): t ~ U{1..T} per row, eps ~ N(0, I), f_t = sqrt(abar_t) f0 +
+    sqrt(1 - abar_t) eps; returns (f_t, t, eps). Draws t, then eps, from ``g``."""
+    t = torch.randint(1, T + 1, (f0.shape[0],), generator=g, device=f0.device)
+    eps = torch.randn(f0.shape, generator=g, device=f0.device)
+    a = alpha_bar[t].view(-1, *([1] * (f0.dim() - 1)))
+    return a.sqrt() * f0 + (1 - a).sqrt() * eps, t, eps
+
+
 def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[float]:
     """Alg. 1 stage 2: the U-Net on frozen features with Eq. 15 (classifier-free when conditional)."""
     if variant not in ("uncond", "cond"):
@@ -365,10 +374,7 @@ def stage_diffusion(cfg: Config, paths: Paths, variant: str, device) -> list[flo
         idx_d = idx.to(device)
         f0 = f0_all[idx_d]
         b = f0.shape[0]
-        t = torch.randint(1, T + 1, (b,), generator=gd, device=device)
-        eps = torch.randn(f0.shape, generator=gd, device=device)
-        a = ab[t].view(-1, 1, 1, 1)
-        f_t = a.sqrt() * f0 + (1 - a).sqrt() * eps  # Eq. 11
+        f_t, t, eps = forward_noised(f0, ab, T, gd)
         if variant == "cond":
             ctx = soft_labels(clf, f_t, t, T) if soft else F.one_hot(y_all[idx_d], spec.n_classes).float()
             drop = torch.rand(b, generator=gd, device=device) < cfg.diffusion.p_uncond
