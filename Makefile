@@ -4,7 +4,7 @@ SCALE ?= cpu
 # threads per job: MNIST's small networks run faster as parallel one-thread jobs (docs/results.md)
 THREADS ?= 1
 
-.PHONY: setup run test smoke lint bench
+.PHONY: setup run test smoke lint bench slurm-test
 
 setup:  ## install the package, the pinned torch pair and the pipeline tools
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
@@ -25,3 +25,7 @@ lint:
 bench: setup  ## speed benchmark -> reports/bench.json (needs the benchmark-only extra: diffusers)
 	$(PY) -m pip install -q -e ".[bench]"
 	diffsem bench --scale $(SCALE)
+
+slurm-test: setup  ## the SLURM profile on a real single-node Slurm on localhost (root; docs/slurm.md)
+	command -v slurmctld >/dev/null || scripts/slurm_cluster.sh install
+	PY=$(PY) scripts/slurm_test.sh

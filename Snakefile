@@ -41,6 +41,7 @@ include: "workflow/rules/figures.smk"
 
 
 rule all:
+    localrule: True
     input:
         expand("reports/{ds}/seed{seed}/{out}", ds=DATASETS, seed=SEEDS,
                out=["metrics.csv", "metrics.json", "comparisons.csv", "attack_protocol.csv"]),

@@ -160,6 +160,49 @@ def attackers(run: Paths, df: pd.DataFrame, snr: float) -> None:
     print()
 
 
+def ibal_attackers(run: Paths, df: pd.DataFrame, snr: float) -> None:
+    """The IBAL systems' receivers against their inversion and semantic attackers (decisions §33), with
+    the paired test receiver − semantic attacker from comparisons.csv."""
+    d = df[(df.snr_db == snr) & df.system.isin(["ibal", "ibal-d"])]
+    if "attack" not in d or not (d.attack == "semantic").any():
+        return
+    cmp = pd.read_csv(run.comparisons) if run.comparisons.is_file() else pd.DataFrame(columns=["a", "b", "t", "snr_db"])
+    print(f"### The attackers on IBAL's and IBAL-D's transmitters at {snr:g} dB (decisions §33)\n")
+    print("| system | t | n | receiver | inversion attacker | semantic attacker | receiver − semantic (95 % CI) | p (Holm) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for system in ("ibal", "ibal-d"):
+        g = d[d.system == system]
+        if g.empty:
+            continue
+        inv = g[g.attack == "inversion"].groupby("t").mean(numeric_only=True)
+        sem = g[g.attack == "semantic"].groupby("t").attacker_acc.mean()
+        for t in sorted(sem.index):
+            c = cmp[(cmp.a == system) & (cmp.b == f"{system}:semantic") & (cmp.t == t) & (cmp.snr_db == snr)]
+            test = (f"{100 * c['diff'].mean():+.2f} ({100 * c.ci_lo.mean():+.2f}, {100 * c.ci_hi.mean():+.2f}) | "
+                    f"{c.p_holm.max():.2g}") if not c.empty else "— | —"
+            print(f"| {system} | {t} | {int(inv.n_eval[t])} | {inv.receiver_acc[t]:.4f} | {inv.attacker_acc[t]:.4f} | "
+                  f"{sem[t]:.4f} | {test} |")
+    print()
+
+
+def frontier(run: Paths) -> None:
+    """reports/seeds/<ds>_frontier.csv (`diffsem summarize-seeds`, diffsem.frontier)."""
+    path = run.seeds_frontier
+    if not path.is_file():
+        return
+    d = pd.read_csv(path)
+    n = int(d.n_seeds.max())
+    print(f"### Privacy–utility frontier over {n} training seed(s) (`{path}`; receiver and strongest attacker, "
+          "mean ± 95 % CI over seeds; gap taken within each seed)\n")
+    print("| system | t | SNR | receiver | strongest attacker | receiver − attacker (pts) | strongest, per seed |")
+    print("|---|---|---|---|---|---|---|")
+    fmt = lambda m, h, f="{:.4f}": f.format(m) + ("" if pd.isna(h) else " ± " + f.format(h).lstrip("+"))  # noqa: E731
+    for _, r in d.sort_values(["snr_db", "system", "t"], ascending=[False, True, True]).iterrows():
+        print(f"| {r.system} | {r.t} | {r.snr_db:g} | {fmt(r.receiver_acc, r.receiver_hw)} | "
+              f"{fmt(r.attacker_acc, r.attacker_hw)} | {fmt(r.gap_pts, r.gap_hw_pts, '{:+.2f}')} | {r.strongest} |")
+    print()
+
+
 def attack_study(run: Paths) -> None:
     """reports/<ds>/seed<k>/attack_study.csv and attack_protocol.csv (`diffsem attack-study`,
     `diffsem attack-protocol`, decisions §30)."""
@@ -311,9 +354,11 @@ def main() -> None:
     paper_table(a.dataset, main_)
     claims(run, main_, a.snr)
     attackers(run, df, a.snr)
+    ibal_attackers(run, df, a.snr)
     attack_study(run)
     study_across_seeds(run)
     seeds_table(run)
+    frontier(run)
     mj = run.dir("reports") / "metrics.json"
     if mj.is_file() and "noiseless" in (head := json.loads(mj.read_text())):
         up = head["noiseless"]

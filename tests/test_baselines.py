@@ -119,3 +119,34 @@ def test_ibal_sweep_append_replaces_redone_pairs_only():
     out = merge_rows(old, new)
     assert list(out["receiver_acc"]) == [1, 2, 5, 6, 7, 8]
     assert list(out["lambda"]) == [0.0, 0.0, 0.1, 0.1, 1.0, 1.0]
+
+
+def test_semantic_attacker_on_ibal_hears_what_the_inversion_attacker_heard():
+    """baseline_stages.ibal_eavesdropped replays a scored IBAL point: the z_eve it yields is exactly what
+    score_point's observer handed the inversion network (same images, same draws), so the semantic
+    attacker's rows pair with the IBAL receiver's."""
+    from diffsem.baseline_stages import ibal_eavesdropped, ibal_observer, score_point
+    from diffsem.data import ImageSet
+    from diffsem.stages import point_key
+
+    spec = family_spec("table1", 10)
+    torch.manual_seed(0)
+    tx, clf = IBALTransmitter(spec.encoder(), spec.k).eval(), spec.classifier().eval()
+    heard = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, z):
+            heard.append(z.clone())
+            return torch.zeros(z.shape[0], 1, 28, 28)
+
+    g = torch.Generator().manual_seed(1)
+    images = ImageSet(torch.randint(0, 256, (10, 1, 28, 28), generator=g, dtype=torch.uint8), torch.arange(10) % 10,
+                      torch.arange(10))
+    observe = ibal_observer(tx, clf, {point_key(300, 15.0): Recorder()}, S, "ibal")
+    score_point(images, observe, lambda x: torch.zeros(x.shape[0], 10), 300, 15.0, 2, 4, "cpu")
+    replay = [z for _, z in ibal_eavesdropped(images, tx, S, 300, 15.0, 2, 4, "cpu")]
+    assert len(replay) == len(heard) == 3
+    assert all(torch.equal(a, b) for a, b in zip(replay, heard))
+    # another evaluation seed draws other noise
+    other = next(iter(ibal_eavesdropped(images, tx, S, 300, 15.0, 3, 4, "cpu")))[1]
+    assert not torch.equal(other, heard[0])

@@ -50,18 +50,19 @@ def test_dag_outputs(smoke_run):
     assert list(df.columns) == METRICS_COLUMNS
     n_points = len(cfg.eval.grid_points()) * len(cfg.eval.seeds)
     # one row per system and point under the paper's attacker, plus the semantic attacker's row per point
-    # and the diffusion-prior attacker's at the headline points
+    # on each of DiffSem's, IBAL's and IBAL-D's transmitters, and the diffusion-prior attacker's at the headline points
     from diffsem.stages import headline_points
 
     n_head = len(headline_points(cfg)) * len(cfg.eval.seeds)
-    assert len(df) == n_points * (len(SYSTEMS) + len(cfg.baselines.systems) + 1) + n_head
+    n_ibal = len({"ibal", "ibal-d"} & set(cfg.baselines.systems))
+    assert n_ibal == 2 and len(df) == n_points * (len(SYSTEMS) + len(cfg.baselines.systems) + 1 + n_ibal) + n_head
     assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
     assert set(df.attack) == {"inversion", "image", "semantic", "diffusion"}
     prior = df[df.attack == "diffusion"]
     assert len(prior) == n_head and prior.receiver_acc.isna().all() and prior.attacker_acc.between(0, 1).all()
     assert set(df[df.attack == "image"].system) == {"direct", "permutation"}
     sem = df[df.attack == "semantic"]
-    assert len(sem) == n_points and set(sem.system) == {"diffsem"} and sem.receiver_acc.isna().all()
+    assert len(sem) == n_points * 3 and set(sem.system) == {"diffsem", "ibal", "ibal-d"} and sem.receiver_acc.isna().all()
     assert sem.attacker_acc.between(0, 1).all() and sem.attacker_ssim.isna().all()
     df = paper_rows(df)
     # receivers exist for DiffSem's systems and IBAL's, not for Direct/Permutation (NaN there)
@@ -96,7 +97,8 @@ def test_dag_outputs(smoke_run):
         assert p.is_file() and p.read_bytes()[:4] == b"\x89PNG"
     for log in ("data", "train_jscc", "train_diffusion_uncond", "train_diffusion_cond", "train_adversary",
                 "train_strong", "finetune_diffsem", "finetune_e-diffsem", "finetune_classifier-ft", "train_ceiling", "evaluate", "figures",
-                "train_semantic", "evaluate_semantic", "attack_study", "attack_protocol", "attack_prior", "train_ibal",
+                "train_semantic", "evaluate_semantic", "train_semantic_ibal", "train_semantic_ibal-d",
+                "evaluate_semantic_ibal", "evaluate_semantic_ibal-d", "attack_study", "attack_protocol", "attack_prior", "train_ibal",
                 "train_ibal-d", "attack_ibal", "attack_ibal-d", "attack_permutation", "evaluate_direct",
                 "evaluate_permutation", "evaluate_ibal", "evaluate_ibal-d", "collect"):
         assert (work / "logs/mnist/seed0" / f"{log}.log").is_file()
@@ -193,14 +195,25 @@ def test_per_sample_predictions_and_paired_tests(smoke_run):
     sem_pred = pd.read_csv(work / "reports/mnist/seed0/eval/semantic_predictions.csv.gz")
     assert set(sem_pred.role) == {"semantic"} and set(sem_pred.system) == {"diffsem"}
     sem_acc = sem_pred.assign(ok=lambda d: d.pred == d.label).groupby(["t", "snr_db"]).ok.mean()
-    for _, r in everything[everything.attack == "semantic"].iterrows():
+    for _, r in everything[(everything.attack == "semantic") & (everything.system == "diffsem")].iterrows():
         assert abs(sem_acc[(r.t, r.snr_db)] - r.attacker_acc) < 1e-9
     # the semantic attacker is scored on the receivers' images, so it pairs with them image by image
     both = pred[pred.role == "attacker"].merge(sem_pred, on=["t", "snr_db", "seed", "index"], suffixes=("", "_s"))
     assert len(both) == len(sem_pred) and (both.label == both.label_s).all()
+    # the semantic attacker on IBAL is scored on the IBAL receiver's images and draws (ibal_eavesdropped)
+    for b in ("ibal", "ibal-d"):
+        rx_b = pd.read_csv(work / f"reports/mnist/seed0/eval/{b}_predictions.csv.gz")
+        sem_b = pd.read_csv(work / f"reports/mnist/seed0/eval/semantic_{b}_predictions.csv.gz")
+        assert set(sem_b.role) == {"semantic"} and set(sem_b.system) == {b}
+        both = rx_b[rx_b.role == "receiver"].merge(sem_b, on=["t", "snr_db", "seed", "index"], suffixes=("", "_s"))
+        assert len(both) == len(sem_b) and (both.label == both.label_s).all()
+        acc_b = sem_b.assign(ok=lambda d: d.pred == d.label).groupby(["t", "snr_db"]).ok.mean()
+        for _, r in everything[(everything.attack == "semantic") & (everything.system == b)].iterrows():
+            assert abs(acc_b[(r.t, r.snr_db)] - r.attacker_acc) < 1e-9
     cmp = pd.read_csv(work / "reports/mnist/seed0/comparisons.csv")
     assert {("diffsem", "classifier"), ("diffsem", "classifier-ft"), ("e-diffsem", "ibal-d"),
-            ("e-diffsem", "diffsem:semantic"), ("diffsem:semantic", "diffsem:attacker")} <= set(zip(cmp.a, cmp.b))
+            ("e-diffsem", "diffsem:semantic"), ("diffsem:semantic", "diffsem:attacker"), ("ibal", "ibal:semantic"),
+            ("ibal-d", "ibal-d:attacker"), ("ibal-d:semantic", "ibal-d:attacker")} <= set(zip(cmp.a, cmp.b))
     assert cmp.p.between(0, 1).all() and (cmp.p_holm >= cmp.p - 1e-12).all()
 
 
@@ -268,10 +281,11 @@ def test_cifar10_dag_outputs(smoke_run):
     assert set(df.system) == set(SYSTEMS) | set(cfg.baselines.systems)
     from diffsem.stages import headline_points
 
-    # + the semantic attacker per point, + the diffusion-prior attacker at the headline points
-    assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems) + 1) + len(headline_points(cfg))
+    # + the semantic attacker per point and transmitter, + the diffusion-prior attacker at the headline points
+    n_tx = 1 + len({"ibal", "ibal-d"} & set(cfg.baselines.systems))
+    assert len(df) == len(cfg.eval.grid_points()) * (len(SYSTEMS) + len(cfg.baselines.systems) + n_tx) + len(headline_points(cfg))
     assert set(df.dataset) == {"cifar10"} and cfg.data.n_eval == 50 and (df.n_eval == 50).all()
-    assert (df.attack == "semantic").sum() == len(cfg.eval.grid_points())
+    assert (df.attack == "semantic").sum() == len(cfg.eval.grid_points()) * n_tx
     df = paper_rows(df)
     assert df[~df.system.isin(["direct", "permutation"])].receiver_acc.between(0, 1).all()
     for fig in ("fig9_accuracy_vs_t", "fig10_accuracy_vs_ssim_psnr", "fig11_adversary_images", "privacy_utility", "attack_study"):
@@ -315,6 +329,14 @@ def test_seed_wildcard_retrains_everything_and_summarises(smoke_run, tmp_path):
     assert acc.half_width_95.notna().all()
     clf = acc[(acc.quantity == "classifier") & (acc.t == 300)].iloc[0]
     assert clf.seed0 == pytest.approx(m0[(m0.system == "classifier") & (m0.t == 300) & (m0.snr_db == 15)].receiver_acc.mean())
+    # the frontier: every system with a receiver, against the strongest attacker on its transmitter, over both seeds
+    front = pd.read_csv(work / "reports/seeds/mnist_frontier.csv")
+    assert {"e-diffsem", "ibal", "ibal-d", "direct", "permutation", "ceiling"} <= set(front.system) and (front.n_seeds == 2).all()
+    e = front[(front.system == "e-diffsem") & (front.t == 300) & (front.snr_db == 15)].iloc[0]
+    strongest = [max(m[(m.system.isin(["e-diffsem", "diffsem"])) & (m.t == 300) & (m.snr_db == 15)]
+                     .groupby("attack").attacker_acc.mean()) for m in (m0, m1)]
+    assert e.attacker_acc == pytest.approx(sum(strongest) / 2) and e.attacker_hw > 0
+    assert (work / "reports/seeds/mnist_frontier.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def _cli_call(cmd: str) -> tuple[str, frozenset]:
@@ -352,7 +374,7 @@ def test_dvc_yaml_matches_the_snakemake_dag(smoke_run):
     rows = [line.split("\t") for line in res.stdout.splitlines()[1:] if line.count("\t") >= 7]
     jobs: dict = {}
     for out, _, rule, _, inputs, shellcmd, *_ in rows:
-        if ("/mnist/seed0/" in out or out == "reports/seeds/mnist.csv") and shellcmd.startswith("diffsem"):
+        if ("/mnist/seed0/" in out or out.startswith("reports/seeds/mnist")) and shellcmd.startswith("diffsem"):
             job = jobs.setdefault(_cli_call(shellcmd), {"rule": rule, "outs": set(), "ins": set()})
             job["outs"].add(out)
             job["ins"] |= {p for p in inputs.split(",") if p and p != "-"}

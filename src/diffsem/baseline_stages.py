@@ -13,7 +13,7 @@ from tqdm import tqdm
 from .attack import attacker_views, point_key, train_attackers, train_strong
 from .baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_losses, ibal_send, permute_quadrants,
                         privacy_weight, snr_input)
-from .channel import direct_noise
+from .channel import awgn, direct_noise
 from .config import Config
 from .data import load_split, to_float
 from .evaluate import COLUMNS, image_metrics, point_seed, prediction_rows, sample_indices, write_predictions
@@ -128,6 +128,20 @@ def load_ibal(paths: Paths, cfg: Config, system: str, device):
     return tx.to(device).eval(), clf.to(device).eval()
 
 
+def ibal_sender(cfg: Config, paths: Paths, system: str, device):
+    """sender(x_uint8) -> send(rows, t, snr, g) for an IBAL transmitter (stages.listener's contract): its
+    features computed once, then the channel at the SNR equivalent to the grid point (``ibal_send``)."""
+    tx, _ = load_ibal(paths, cfg, system, device)
+    sched = schedule_of(cfg)
+
+    def sender(x_uint8):
+        with torch.no_grad():
+            f0 = torch.cat([tx(to_float(x_uint8[i : i + 1024]).to(device), sample=False)[0]
+                            for i in range(0, x_uint8.shape[0], 1024)])
+        return lambda rows, t, snr, g: awgn(f0[rows], effective_snr_db(sched, t, snr), g)
+    return sender
+
+
 def attack_config(cfg: Config, ds: str, system: str) -> dict:
     return {"system": ibal_config(cfg, ds, system), "adversary": cfg.section("adversary"),
             "strong": cfg.section("strong"), "points": [point_key(*p) for p in _points(cfg)]}
@@ -198,19 +212,39 @@ def stage_strong_permutation(cfg: Config, paths: Paths, device) -> None:
 # ----------------------------------------------------------------------------- evaluation
 
 
-def ibal_observer(tx, clf, adversaries: dict, sched, system: str):
-    """observe(x, t, snr, g) -> (receiver logits, attacker's reconstruction) for an IBAL system.
+def ibal_pair(tx, x: torch.Tensor, sched, t: int, snr: float, g) -> tuple[torch.Tensor, torch.Tensor]:
+    """(z_rx, z_eve): the receiver's and the eavesdropper's independent channel draws of one IBAL
+    transmission at grid point (t, snr), the receiver's first — one definition, so that the inversion
+    attacker (``ibal_observer``) and the semantic attacker (``ibal_eavesdropped``) hear the same z_eve."""
+    s_eff = effective_snr_db(sched, t, snr)
+    return ibal_send(tx, x, s_eff, g), ibal_send(tx, x, s_eff, g)
 
-    The receiver and the eavesdropper see two independent channel draws of the same transmission
-    (receiver first, so a seeded point gives the same draws wherever it is scored); ``adversaries``
-    maps point_key(t, snr) to that point's inversion network.
-    """
+
+def ibal_observer(tx, clf, adversaries: dict, sched, system: str):
+    """observe(x, t, snr, g) -> (receiver logits, attacker's reconstruction) for an IBAL system
+    (``adversaries`` maps point_key(t, snr) to that point's inversion network)."""
     def observe(x, t, snr, g):
+        z_rx, z_eve = ibal_pair(tx, x, sched, t, snr, g)
         s_eff = effective_snr_db(sched, t, snr)
-        z_rx, z_eve = ibal_send(tx, x, s_eff, g), ibal_send(tx, x, s_eff, g)
         tt = snr_input(s_eff, x.shape[0], x) if system == "ibal-d" else torch.zeros(x.shape[0], 1, device=x.device)
         return clf(z_rx, z_rx, tt), adversaries[point_key(t, snr)](z_eve).clamp(0, 1)
     return observe
+
+
+def baseline_batches(images, t: int, snr: float, seed: int, batch_size: int, device):
+    """A baseline grid point's evaluation batches: yields (x, y, g) with the point's one generator, so that
+    anything replaying a point (``ibal_eavesdropped``) draws exactly what ``score_point`` drew."""
+    g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr, BSEED["eval"]))
+    for bidx in images.idx.split(batch_size):
+        yield to_float(images.x[bidx]).to(device), images.y[bidx].to(device), g
+
+
+@torch.no_grad()
+def ibal_eavesdropped(images, tx, sched, t: int, snr: float, seed: int, batch_size: int, device):
+    """Yields (y, z_eve) per batch: what the eavesdropper heard when the IBAL system was scored at
+    (t, snr, seed) by ``stage_evaluate_baseline`` (same images, same draws: its rows pair with the receiver's)."""
+    for x, y, g in baseline_batches(images, t, snr, seed, batch_size, device):
+        yield y, ibal_pair(tx, x, sched, t, snr, g)[1]
 
 
 @torch.no_grad()
@@ -221,12 +255,9 @@ def score_point(images, observe, strong, t: int, snr: float, seed: int, batch_si
     Direct, Permutation), the strong classifier's accuracy on what the attacker sees, and SSIM/PSNR of
     that image against x (skimage, via evaluate.image_metrics).  With ``samples`` (a list) and ``tags``
     (dataset, system) the per-sample predictions are appended to it."""
-    g = torch.Generator(device=device).manual_seed(point_seed(seed, t, snr, BSEED["eval"]))
     n = images.n
     rx_pred, att_pred, labels, ssims, psnrs = [], [], [], [], []
-    for bidx in images.idx.split(batch_size):
-        x = to_float(images.x[bidx]).to(device)
-        y = images.y[bidx].to(device)
+    for x, y, g in baseline_batches(images, t, snr, seed, batch_size, device):
         logits, seen = observe(x, t, snr, g)
         if logits is not None:
             rx_pred.append(logits.argmax(1).cpu())

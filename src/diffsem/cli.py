@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", choices=["uncond", "cond"], help="train-diffusion: DiffSem (uncond) or E-DiffSem (cond)")
     p.add_argument("--system", choices=["classifier-ft", "diffsem", "e-diffsem", "direct", "permutation", "ibal", "ibal-d"],
                    help="finetune: classifier-ft|diffsem|e-diffsem; train-ibal: ibal|ibal-d; attack-baseline: ibal|ibal-d|permutation; "
-                        "evaluate-baseline: direct|permutation|ibal|ibal-d")
+                        "evaluate-baseline: direct|permutation|ibal|ibal-d; train-semantic, evaluate-semantic: whose transmitter "
+                        "the semantic attacker attacks, diffsem (default)|ibal|ibal-d")
     p.add_argument("--seeds", default=None,
                    help="summarize-seeds: training seeds to summarise, comma-separated (default: params.yaml's `seeds`)")
     p.add_argument("--steps", default="50,20,10,5,3,2,1",
@@ -101,7 +102,10 @@ def _run(args) -> int:
         raise ValueError("train-diffusion needs --variant uncond|cond")
     allowed = {"finetune": ("classifier-ft", "diffsem", "e-diffsem"), "train-ibal": ("ibal", "ibal-d"),
                "attack-baseline": ("ibal", "ibal-d", "permutation"),
-               "evaluate-baseline": ("direct", "permutation", "ibal", "ibal-d")}
+               "evaluate-baseline": ("direct", "permutation", "ibal", "ibal-d"),
+               "train-semantic": ("diffsem", "ibal", "ibal-d"), "evaluate-semantic": ("diffsem", "ibal", "ibal-d")}
+    if args.stage in ("train-semantic", "evaluate-semantic") and args.system is None:
+        args.system = "diffsem"  # the semantic attacker on DiffSem's transmitter
     if args.stage in allowed and args.system not in allowed[args.stage]:
         raise ValueError(f"{args.stage} needs --system {'|'.join(allowed[args.stage])}")
 
@@ -129,12 +133,12 @@ def _run(args) -> int:
         for key, acc in stages.stage_ceiling(cfg, paths, device).items():
             print(f"ceiling {key}: validation accuracy {acc:.4f}")
     elif args.stage == "train-semantic":
-        for key, acc in stages.stage_semantic(cfg, paths, device).items():
-            print(f"semantic attacker {key}: validation accuracy {acc:.4f} (adversary's validation slice)")
+        for key, acc in stages.stage_semantic(cfg, paths, device, args.system).items():
+            print(f"semantic attacker on {args.system} {key}: validation accuracy {acc:.4f} (adversary's validation slice)")
     elif args.stage == "evaluate-semantic":
         from .evaluate import stage_evaluate_semantic
 
-        stage_evaluate_semantic(cfg, paths, device)
+        stage_evaluate_semantic(cfg, paths, device, args.system)
     elif args.stage == "finetune":
         stages.stage_finetune(cfg, paths, args.system, device)
     elif args.stage == "evaluate":
@@ -205,6 +209,14 @@ def _run(args) -> int:
         with atomic_path(paths.seeds_summary) as tmp:
             df.to_csv(tmp, index=False)
         print(f"wrote {paths.seeds_summary} ({len(seeds)} seed(s))")
+        from .figures import frontier_across_seeds
+        from .frontier import frontier_runs
+
+        front = frontier_runs(runs, ds)
+        with atomic_path(paths.seeds_frontier) as tmp:
+            front.to_csv(tmp, index=False, float_format="%.6g")
+        frontier_across_seeds(front, float(cfg.eval.snr_db), paths.seeds_frontier_figure, cfg.entry.title or ds)
+        print(f"wrote {paths.seeds_frontier} and {paths.seeds_frontier_figure}")
     elif args.stage == "figures":
         from .figures import make_all
 

@@ -243,45 +243,62 @@ def stage_evaluate(cfg: Config, paths: Paths, device) -> pd.DataFrame:
 
 
 @torch.no_grad()
-def stage_evaluate_semantic(cfg: Config, paths: Paths, device) -> pd.DataFrame:
-    """The semantic attacker on DiffSem's transmitter at every attacker grid point: its accuracy on the
-    eavesdropped ẑ of the same images and draws the receivers were scored on (``transmissions``), as
-    metrics.csv rows (system ``diffsem``, attack ``semantic``, receiver columns empty) and per-sample
-    predictions (role ``semantic``) for paired tests against the receivers."""
-    from .stages import load_jscc, load_semantic, schedule_of
+def stage_evaluate_semantic(cfg: Config, paths: Paths, device, system: str = "diffsem") -> pd.DataFrame:
+    """The semantic attacker on ``system``'s transmitter (DiffSem's, or an IBAL system's: decisions §33) at
+    every attacker grid point: its accuracy on the eavesdropped ẑ of the same images and draws the
+    receivers were scored on (``transmissions``; ``baseline_stages.ibal_eavesdropped`` for IBAL), as
+    metrics.csv rows (attack ``semantic``, receiver columns empty) and per-sample predictions (role
+    ``semantic``) for paired tests against the receivers."""
+    from .stages import load_jscc, load_semantic, schedule_of, semantic_kind
     from .pipeline import Link
 
     split = load_split(paths.split, with_test=True)
-    enc, _ = load_jscc(paths, cfg, device)
-    link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
-    semantic = load_semantic(paths, cfg, device)
+    semantic = load_semantic(paths, cfg, device, system)
     missing = [p for p in cfg.eval.grid_points() if p not in semantic]
     if missing:
-        raise ValueError(f"evaluate-semantic: semantic attacker lacks points {missing[:3]}...; rerun train-semantic")
+        raise ValueError(f"evaluate-semantic: the semantic attacker on {system} lacks points {missing[:3]}...; "
+                         f"rerun train-semantic --system {system}")
+    if system == "diffsem":
+        enc, _ = load_jscc(paths, cfg, device)
+        link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
+
+        def heard(t, snr, seed):
+            return ((y, z_eve) for _, y, _, z_eve in transmissions(cfg, split, link, t, snr, seed, device))
+    else:
+        from .baseline_stages import ibal_eavesdropped, load_ibal
+
+        tx, _ = load_ibal(paths, cfg, system, device)
+        sched = schedule_of(cfg)
+
+        def heard(t, snr, seed):
+            return ibal_eavesdropped(split.images(cfg.eval.test_part(t, snr)), tx, sched, t, snr, seed,
+                                     cfg.eval.batch_size, device)
     rows, samples = [], []
     for seed in cfg.eval.seeds:
         for t, snr in cfg.eval.grid_points():
             net = semantic[(t, float(snr))]
             pred, labels = [], []
-            for _, y, _, z_eve in transmissions(cfg, split, link, t, snr, seed, device):
+            for y, z_eve in heard(t, snr, seed):
                 pred.append(net(z_eve).argmax(1).cpu())
                 labels.append(y.cpu())
             idx = split.images(cfg.eval.test_part(t, snr)).idx.tolist()
-            row, per_sample = attacker_result(paths.dataset, "semantic", t, snr, seed, idx, torch.cat(labels), torch.cat(pred))
+            row, per_sample = attacker_result(paths.dataset, "semantic", t, snr, seed, idx, torch.cat(labels),
+                                              torch.cat(pred), system)
             rows.append(row)
             samples += per_sample
-            print(f"evaluate-semantic {paths.dataset} t={t} snr={snr:g} seed={seed}: {row['attacker_acc']:.3f}", flush=True)
-    return write_attacker_part(paths, "semantic", rows, samples)
+            print(f"evaluate-semantic {system} {paths.dataset} t={t} snr={snr:g} seed={seed}: {row['attacker_acc']:.3f}",
+                  flush=True)
+    return write_attacker_part(paths, semantic_kind(system), rows, samples)
 
 
 def attacker_result(ds: str, attack: str, t: int, snr: float, seed: int, index: list[int], y: torch.Tensor,
-                    pred: torch.Tensor) -> tuple[dict, list[dict]]:
-    """The metrics.csv row (system ``diffsem``, receiver columns empty) and the per-sample rows (role =
-    ``attack``) of an extra attacker on DiffSem's transmitter scored on one point's images."""
-    row = {"dataset": ds, "system": "diffsem", "attack": attack, "t": t, "snr_db": snr, "seed": seed,
+                    pred: torch.Tensor, system: str = "diffsem") -> tuple[dict, list[dict]]:
+    """The metrics.csv row (receiver columns empty) and the per-sample rows (role = ``attack``) of an extra
+    attacker on ``system``'s transmitter scored on one point's images."""
+    row = {"dataset": ds, "system": system, "attack": attack, "t": t, "snr_db": snr, "seed": seed,
            "receiver_acc": math.nan, "attacker_acc": float((pred == y).float().mean()), "attacker_ssim": math.nan,
            "attacker_psnr": math.nan, "n_eval": len(index), "ediffsem_passes": math.nan}
-    return row, prediction_rows(ds, "diffsem", attack, t, snr, seed, index, y.tolist(), pred.tolist())
+    return row, prediction_rows(ds, system, attack, t, snr, seed, index, y.tolist(), pred.tolist())
 
 
 def write_attacker_part(paths: Paths, part: str, rows: list[dict], samples: list[dict]) -> pd.DataFrame:
@@ -308,8 +325,11 @@ def paper_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def eval_parts(cfg: Config) -> list[str]:
     """The evaluation rules whose rows make up metrics.csv: DiffSem's, the semantic and diffusion-prior
-    attackers' and each configured baseline's."""
-    return ["diffsem", "semantic", "diffusion", *cfg.baselines.systems]
+    attackers' and each configured baseline's, and the semantic attacker's on each IBAL system."""
+    from .baseline_stages import IBAL_SYSTEMS
+
+    ibal = [s for s in cfg.baselines.systems if s in IBAL_SYSTEMS]
+    return ["diffsem", "semantic", "diffusion", *cfg.baselines.systems, *(f"semantic_{s}" for s in ibal)]
 
 
 def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:

@@ -60,6 +60,15 @@ class Paths:
         """Across-training-seed summary of the dataset (every seed's run; not inside one seed's folder)."""
         return self.root / "reports" / "seeds" / f"{self.dataset}.csv"
 
+    @property
+    def seeds_frontier(self) -> Path:
+        """The privacy–utility frontier across training seeds (frontier.py), beside the seeds summary."""
+        return self.root / "reports" / "seeds" / f"{self.dataset}_frontier.csv"
+
+    @property
+    def seeds_frontier_figure(self) -> Path:
+        return self.root / "reports" / "seeds" / f"{self.dataset}_frontier.png"
+
     split = property(lambda s: s._p("data", "split.pt"))
     split_json = property(lambda s: s._p("data", "split.json"))
     jscc = property(lambda s: s._p("models", "jscc.pt"))
@@ -80,6 +89,10 @@ class Paths:
 
     def unet(self, variant: str) -> Path:
         return self._p("models", f"unet_{variant}.pt")
+
+    def semantic_of(self, system: str) -> Path:
+        """The semantic attacker on ``system``'s transmitter (decisions §29, §33): DiffSem's keeps its name."""
+        return self.semantic if system == "diffsem" else self._p("models", f"semantic_{system}.pt")
 
     def receiver(self, system: str) -> Path:
         return self._p("models", f"receiver_{system}.pt")
@@ -224,9 +237,24 @@ def load_ceiling(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], t
     return _load_feature_classifiers(paths, cfg, paths.ceiling, "ceiling", ceiling_config(cfg, paths.dataset), device)
 
 
-def load_semantic(paths: Paths, cfg: Config, device) -> dict[tuple[int, float], torch.nn.Module]:
-    """The semantic attacker of each attacker point (decisions §29)."""
-    return _load_feature_classifiers(paths, cfg, paths.semantic, "semantic", semantic_config(cfg, paths.dataset), device)
+def semantic_kind(system: str) -> str:
+    """The name of a transmitter's semantic attacker: its checkpoint kind, learning curve and evaluation part."""
+    return "semantic" if system == "diffsem" else f"semantic_{system}"
+
+
+def semantic_meta(cfg: Config, ds: str, system: str) -> dict:
+    """What the semantic attacker on ``system``'s transmitter depends on (the IBAL systems': their own config)."""
+    if system == "diffsem":
+        return semantic_config(cfg, ds)
+    from .baseline_stages import ibal_config
+
+    return {**{k: v for k, v in semantic_config(cfg, ds).items() if k != "jscc"}, "system": ibal_config(cfg, ds, system)}
+
+
+def load_semantic(paths: Paths, cfg: Config, device, system: str = "diffsem") -> dict[tuple[int, float], torch.nn.Module]:
+    """The semantic attacker of each attacker point on ``system``'s transmitter (decisions §29, §33)."""
+    return _load_feature_classifiers(paths, cfg, paths.semantic_of(system), semantic_kind(system),
+                                     semantic_meta(cfg, paths.dataset, system), device)
 
 
 def _load_feature_classifiers(paths: Paths, cfg: Config, path: Path, kind: str, meta: dict, device):
@@ -485,41 +513,57 @@ def stage_ceiling(cfg: Config, paths: Paths, device) -> dict[str, float]:
     split = load_split(paths.split)
     n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
     return _feature_classifiers(cfg, paths, device, "ceiling", ceiling_points(cfg), (split.tr_x, split.tr_y),
-                                (split.val_x[:n_val], split.val_y[:n_val]), paths.ceiling, ceiling_config(cfg, paths.dataset))
+                                (split.val_x[:n_val], split.val_y[:n_val]), paths.ceiling, ceiling_config(cfg, paths.dataset),
+                                listener(cfg, paths, "diffsem", device), cfg.seed + SEED["ceiling"])
 
 
-def stage_semantic(cfg: Config, paths: Paths, device) -> dict[str, float]:
+def stage_semantic(cfg: Config, paths: Paths, device, system: str = "diffsem") -> dict[str, float]:
     """The semantic attacker (issue "Attackers strong enough...", decisions §29): the ceiling's
     network and recipe, trained with labels on the z_hat the eavesdropper overhears for its own
     chosen-plaintext queries (the adversary's split), its epoch chosen on the adversary's validation
-    slice; one per attacker point, like the inversion networks."""
+    slice; one per attacker point, like the inversion networks.  ``system``: whose transmitter it
+    attacks — DiffSem's, or an IBAL system's (decisions §33)."""
     split = load_split(paths.split)
     n_val = capped(split.adv_val_y.shape[0], cfg.validation.max_images)
-    return _feature_classifiers(cfg, paths, device, "semantic", cfg.eval.attacker_points(), (split.adv_x, split.adv_y),
-                                (split.adv_val_x[:n_val], split.adv_val_y[:n_val]), paths.semantic,
-                                semantic_config(cfg, paths.dataset))
+    return _feature_classifiers(cfg, paths, device, semantic_kind(system), cfg.eval.attacker_points(),
+                                (split.adv_x, split.adv_y), (split.adv_val_x[:n_val], split.adv_val_y[:n_val]),
+                                paths.semantic_of(system), semantic_meta(cfg, paths.dataset, system),
+                                listener(cfg, paths, system, device), cfg.seed + SEED["semantic"])
 
 
-def _feature_classifiers(cfg: Config, paths: Paths, device, kind: str, points, train, val, out: Path, meta: dict) -> dict[str, float]:
+def listener(cfg: Config, paths: Paths, system: str, device):
+    """sender(x_uint8) -> send(rows, t, snr, g): what a listener at the grid point's SNR (the receiver, or an
+    eavesdropper on an equally good channel) gets when ``system``'s transmitter sends images ``rows`` of
+    ``x_uint8`` (features computed once, fresh channel and self-noise draws on every call)."""
+    if system != "diffsem":
+        from .baseline_stages import ibal_sender
+
+        return ibal_sender(cfg, paths, system, device)
+    enc, _ = load_jscc(paths, cfg, device)
+    link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
+
+    def sender(x_uint8):
+        f0 = encode_all(enc, x_uint8, device)
+        return lambda rows, t, snr, g: link.channel(link.transmit(f0[rows], t, snr, g), snr, g)
+    return sender
+
+
+def _feature_classifiers(cfg: Config, paths: Paths, device, kind: str, points, train, val, out: Path, meta: dict,
+                         sender, seed: int) -> dict[str, float]:
     """One FeatureMLP per point on ẑ of the ``train`` images (x, y), epoch chosen on ``val``; saves the
-    checkpoint ``out`` and the learning curve ``curves/<kind>.csv``; returns each point's best accuracy."""
+    checkpoint ``out`` and the learning curve ``curves/<kind>.csv``; returns each point's best accuracy.
+    ``sender``: what the classifier hears (``listener``)."""
     from .ceiling import n_params, train_feature_classifier, width_for
 
     spec = cfg.spec
-    enc, _ = load_jscc(paths, cfg, device)
-    link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
-    f_tr, f_val = encode_all(enc, train[0], device), encode_all(enc, val[0], device)
+    send_tr, send_val = sender(train[0]), sender(val[0])
     hidden = width_for(n_params(build_unet(unet_arch(cfg, paths.dataset, "uncond"))), spec.k, spec.n_classes)
-
-    def sender(f0):
-        return lambda rows, t, snr, g: link.channel(link.transmit(f0[rows], t, snr, g), snr, g)
-
     models, best, rows = {}, {}, []
     for t, snr in points:
         key = point_key(t, snr)
-        net, res = train_feature_classifier(spec.k, hidden, spec.n_classes, sender(f_tr), train[1], t, snr, cfg.ceiling,
-                                            cfg.seed + SEED[kind], device, f"{kind} {key}", sender(f_val), val[1],
-                                            paths.resume_dir / f"{kind}_{key}.pt", meta)
+        net, res = train_feature_classifier(spec.k, hidden, spec.n_classes, send_tr, train[1], t, snr, cfg.ceiling,
+                                            seed, device,
+                                            f"{kind} {key}", send_val, val[1], paths.resume_dir / f"{kind}_{key}.pt", meta)
         models[key] = net.state_dict()
         best[key] = next(r["val_acc"] for r in res.curve if r["selected"])
         rows += [{"point": key, **r} for r in res.curve]

@@ -17,7 +17,7 @@ from scipy import stats
 
 # the paper's claims as (A, B) pairs of per-sample prediction columns: "is A more accurate than B?"
 # "<system>" is a receiver; "<system>:attacker" is the strong classifier on that system's attacker output;
-# "<system>:semantic" the semantic attacker on that system's eavesdropped z_hat (decisions §29)
+# "<system>:semantic" the semantic attacker on that system's eavesdropped z_hat (decisions §29; IBAL's: §33)
 CLAIM_PAIRS = (
     ("diffsem", "classifier"),
     ("e-diffsem", "classifier"),
@@ -37,6 +37,12 @@ CLAIM_PAIRS = (
     ("ceiling", "e-diffsem"),
     ("e-diffsem", "ibal"),
     ("e-diffsem", "ibal-d"),
+    ("ibal", "ibal:attacker"),
+    ("ibal", "ibal:semantic"),
+    ("ibal:semantic", "ibal:attacker"),
+    ("ibal-d", "ibal-d:attacker"),
+    ("ibal-d", "ibal-d:semantic"),
+    ("ibal-d:semantic", "ibal-d:attacker"),
 )
 
 

@@ -115,6 +115,7 @@ def fit(
     st = _State()
     if resume_path is not None and Path(resume_path).is_file():
         st = _restore(resume_path, resume_meta or {}, modules, opt, sched, gens, extendable, epochs)
+        print(f"{stage}: resumed after epoch {st.epoch} from {resume_path}", flush=True)
     for epoch in range(st.epoch, epochs):
         selecting = validation is not None and validation.select
         if selecting and validation.patience and st.epoch - st.best_epoch >= validation.patience:

@@ -15,7 +15,7 @@ rule train_adversary:
         "logs/{ds}/seed{seed}/train_adversary.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/train_adversary.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=120,
@@ -42,7 +42,7 @@ rule train_strong:
         "logs/{ds}/seed{seed}/train_strong.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/train_strong.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=120,
@@ -69,10 +69,37 @@ rule train_semantic:
         "logs/{ds}/seed{seed}/train_semantic.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/train_semantic.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=120,
         mem_mb=4000,
     shell:
         "diffsem --params params.yaml --scale {params.scale} train-semantic --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+
+
+rule train_semantic_ibal:
+    """The semantic attacker on an IBAL / IBAL-D transmitter: the same MLP and recipe on what the
+    eavesdropper overhears from it, one per attacker point (decisions §33)."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/{bsys}.pt",
+    output:
+        "models/{ds}/seed{seed}/semantic_{bsys}.pt",
+        "reports/{ds}/seed{seed}/curves/semantic_{bsys}.csv",
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "channel", "diffusion", "eval", "validation", "ceiling", "baselines", drop=("diffusion.cond_labels",)),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/train_semantic_{bsys}.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/train_semantic_{bsys}.tsv",
+    threads: JOB_THREADS
+    resources:
+        gpu=1,
+        runtime=120,
+        mem_mb=4000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} train-semantic --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.bsys} --threads {threads} > {log} 2>&1"

@@ -14,7 +14,7 @@ rule train_ibal:
         "logs/{ds}/seed{seed}/train_{bsys}.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/train_{bsys}.tsv"
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=60,
@@ -41,7 +41,7 @@ rule attack_ibal:
         "logs/{ds}/seed{seed}/attack_{bsys}.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/attack_{bsys}.tsv"
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=120,
@@ -66,7 +66,7 @@ rule attack_permutation:
         "logs/{ds}/seed{seed}/attack_permutation.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/attack_permutation.tsv"
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=120,
@@ -93,7 +93,7 @@ rule evaluate_baseline:
         "logs/{ds}/seed{seed}/evaluate_{esys}.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/evaluate_{esys}.tsv"
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=120,

@@ -15,7 +15,7 @@ rule train_ceiling:
         "logs/{ds}/seed{seed}/train_ceiling.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/train_ceiling.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=120,

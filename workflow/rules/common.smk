@@ -11,6 +11,9 @@ from diffsem.figure_names import CURVES, figure_files  # noqa: E402
 SCALE = config["scale"]
 DATASETS = config["datasets"]
 SEEDS = config["seeds"]  # training seeds: the {seed} wildcard, each a whole run under <kind>/<ds>/seed<k>/
+# threads per job: Snakemake caps it at --cores (and --max-threads); the SLURM profile sets each rule's
+# own (set-threads = --cpus-per-task), since a cluster run has no --cores to take a share of
+JOB_THREADS = 8
 
 _unknown = [d for d in DATASETS if d not in config["catalog"]]
 if _unknown:  # the CLI says the same; here it stops the DAG before any job

@@ -15,7 +15,7 @@ rule train_diffusion:
         "logs/{ds}/seed{seed}/train_diffusion_{variant}.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/train_diffusion_{variant}.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=240,

@@ -22,7 +22,7 @@ rule evaluate:
         "logs/{ds}/seed{seed}/evaluate.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/evaluate.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=600,
@@ -49,13 +49,41 @@ rule evaluate_semantic:
         "logs/{ds}/seed{seed}/evaluate_semantic.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/evaluate_semantic.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=60,
         mem_mb=4000,
     shell:
         "diffsem --params params.yaml --scale {params.scale} evaluate-semantic --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+
+
+rule evaluate_semantic_ibal:
+    """The semantic attacker on an IBAL / IBAL-D transmitter over the grid, on the images and draws that
+    system's receiver was scored on (baseline_stages.ibal_eavesdropped)."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/{bsys}.pt",
+        "models/{ds}/seed{seed}/semantic_{bsys}.pt",
+    output:
+        csv="reports/{ds}/seed{seed}/eval/semantic_{bsys}.csv",
+        predictions="reports/{ds}/seed{seed}/eval/semantic_{bsys}_predictions.csv.gz",
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "channel", "diffusion", "eval", "validation", "ceiling", "baselines", drop=("diffusion.cond_labels",)),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/evaluate_semantic_{bsys}.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/evaluate_semantic_{bsys}.tsv",
+    threads: JOB_THREADS
+    resources:
+        gpu=1,
+        runtime=60,
+        mem_mb=4000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} evaluate-semantic --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.bsys} --threads {threads} > {log} 2>&1"
 
 
 rule attack_study:
@@ -76,7 +104,7 @@ rule attack_study:
         "logs/{ds}/seed{seed}/attack_study.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/attack_study.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=240,
@@ -104,7 +132,7 @@ rule attack_prior:
         "logs/{ds}/seed{seed}/attack_prior.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/attack_prior.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=240,
@@ -132,7 +160,7 @@ rule attack_protocol:
         "logs/{ds}/seed{seed}/attack_protocol.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/attack_protocol.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=240,
@@ -143,10 +171,13 @@ rule attack_protocol:
 
 rule collect:
     """metrics.csv and metrics.json from DiffSem's and every baseline's evaluation rows."""
+    localrule: True  # seconds of pandas: on the submitting host, never a cluster job
     input:
         "reports/{ds}/seed{seed}/eval/diffsem.csv",
         "reports/{ds}/seed{seed}/eval/diffsem_noiseless.json",
         lambda w: expand("reports/{ds}/seed{seed}/eval/{esys}{ext}", ds=w.ds, seed=w.seed, esys=baselines_of(w.ds), ext=[".csv", "_predictions.csv.gz"]),
+        lambda w: expand("reports/{ds}/seed{seed}/eval/semantic_{bsys}{ext}", ds=w.ds, seed=w.seed,
+                         bsys=[b for b in baselines_of(w.ds) if b in ("ibal", "ibal-d")], ext=[".csv", "_predictions.csv.gz"]),
         "reports/{ds}/seed{seed}/eval/diffsem_predictions.csv.gz",
         "reports/{ds}/seed{seed}/eval/semantic.csv",
         "reports/{ds}/seed{seed}/eval/semantic_predictions.csv.gz",
@@ -175,11 +206,15 @@ rule collect:
 
 rule summarize_seeds:
     """Across training seeds: each system's accuracy and the claims' differences at the headline
-    points, mean and 95 % Student-t interval (diffsem.seeds)."""
+    points, mean and 95 % Student-t interval (diffsem.seeds), and the privacy–utility frontier against
+    the strongest attacker on each transmitter (diffsem.frontier)."""
+    localrule: True
     input:
         expand("reports/{{ds}}/seed{seed}/metrics.csv", seed=SEEDS),
     output:
         "reports/seeds/{ds}.csv",
+        "reports/seeds/{ds}_frontier.csv",
+        report("reports/seeds/{ds}_frontier.png", caption="../report/frontier.rst", category="{ds}"),
     params:
         scale=SCALE,
         seeds=",".join(str(k) for k in SEEDS),

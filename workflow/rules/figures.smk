@@ -6,6 +6,7 @@ for _ds in DATASETS:
     rule:
         name:
             f"figures_{_ds}"
+        localrule: True  # plotting: on the submitting host, never a cluster job
         input:
             csv=f"reports/{_ds}/seed{{seed}}/metrics.csv",
             samples=expand("reports/{ds}/seed{{seed}}/eval/{s}_samples.pt", ds=_ds, s=["diffsem"] + baselines_of(_ds)),

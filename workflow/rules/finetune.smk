@@ -17,7 +17,7 @@ rule finetune:
         "logs/{ds}/seed{seed}/finetune_{system}.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/finetune_{system}.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=120,

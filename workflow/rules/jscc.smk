@@ -15,7 +15,7 @@ rule train_jscc:
         "logs/{ds}/seed{seed}/train_jscc.log",
     benchmark:
         "benchmarks/{ds}/seed{seed}/train_jscc.tsv",
-    threads: workflow.cores
+    threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=60,
