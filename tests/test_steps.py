@@ -1,0 +1,82 @@
+"""The step runner (diffsem.steps): a plan derived from Snakemake's dry run, run within time budgets,
+each stopped stage resuming from its last finished epoch."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from diffsem.steps import BUDGET, DONE, order, parse_dry_run
+
+DRY = """Building DAG of jobs...
+
+[Wed Nov 25 07:38:43 2026]
+rule b:
+    input: a.txt
+    output: b.txt
+    log: logs/b.log
+    jobid: 2
+Shell command: cp a.txt b.txt
+
+[Wed Nov 25 07:38:43 2026]
+rule a:
+    output: a.txt
+    jobid: 1
+Shell command: echo hi > a.txt
+
+[Wed Nov 25 07:38:43 2026]
+localrule all:
+    input: b.txt
+    jobid: 0
+"""
+
+
+def test_dry_run_is_parsed_and_ordered_by_dependency():
+    jobs = parse_dry_run(DRY)
+    assert [(j["rule"], j["jobid"]) for j in jobs] == [("b", 2), ("a", 1), ("all", 0)]
+    assert jobs[0]["inputs"] == ["a.txt"] and jobs[0]["logs"] == ["logs/b.log"] and jobs[2]["cmd"] is None
+    assert [j["rule"] for j in order(jobs)] == ["a", "b", "all"]
+    cyc = [{"jobid": 1, "inputs": ["y"], "outputs": ["x"]}, {"jobid": 2, "inputs": ["x"], "outputs": ["y"]}]
+    with pytest.raises(ValueError, match="cycle"):
+        order(cyc)
+
+
+def test_plan_runs_within_budgets_and_resumes(tmp_path, request):
+    """The smoke DAG up to the unconditional U-Net, planned from Snakemake, run in 12-second slices: the
+    U-Net (60 epochs) cannot finish in one slice, so it is stopped and resumed until done."""
+    repo = request.config.rootpath
+    mirror = (repo.parent / "shared" / "datasets").resolve()
+    if shutil.which("snakemake") is None and subprocess.run([sys.executable, "-m", "snakemake", "--version"],
+                                                            capture_output=True).returncode != 0:
+        pytest.skip("snakemake not installed")
+    if not (mirror / "MNIST" / "raw").is_dir():
+        pytest.skip("dataset mirror not available")
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    raw["data"]["mirror"] = str(mirror)
+    raw["scales"]["smoke"]["diffusion"].update(epochs=60, patience=0)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    plan_file = tmp_path / "steps.json"
+    res = subprocess.run([sys.executable, "-m", "diffsem.steps", "plan", "--snakefile", str(repo / "Snakefile"),
+                          "--workdir", str(tmp_path), "--cores", "1", "--config", "scale=smoke", "--out", str(plan_file),
+                          "models/mnist/seed0/unet_uncond.pt"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    steps = json.loads(plan_file.read_text())
+    assert [j["rule"] for j in steps] == ["data", "train_jscc", "train_diffusion"]
+    codes = []
+    for _ in range(20):
+        r = subprocess.run([sys.executable, "-m", "diffsem.steps", "run", str(plan_file), "--workdir", str(tmp_path),
+                            "--budget-s", "12"], capture_output=True, text=True, timeout=120)
+        codes.append(r.returncode)
+        if r.returncode != BUDGET:
+            break
+    assert codes[-1] == DONE and BUDGET in codes, codes
+    assert (tmp_path / "models/mnist/seed0/unet_uncond.pt").is_file()
+    log = (tmp_path / "logs/mnist/seed0/train_diffusion_uncond.log").read_text()
+    assert "resumed after epoch" in log and "epoch 60/60" in log
+    # bad input: one line, non-zero, before any work
+    bad = subprocess.run([sys.executable, "-m", "diffsem.steps", "run", str(tmp_path / "none.json"), "--budget-s", "5"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
