@@ -11,7 +11,7 @@ import torch
 from tqdm import tqdm
 
 from .attack import attacker_views, point_key, train_attackers, train_strong
-from .baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_losses, ibal_send, permute_quadrants,
+from .baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_features, ibal_losses, ibal_send, permute_quadrants,
                         privacy_weight, snr_input)
 from .channel import awgn, direct_noise
 from .config import Config
@@ -136,7 +136,7 @@ def ibal_sender(cfg: Config, paths: Paths, system: str, device):
 
     def sender(x_uint8):
         with torch.no_grad():
-            f0 = torch.cat([tx(to_float(x_uint8[i : i + 1024]).to(device), sample=False)[0]
+            f0 = torch.cat([ibal_features(tx, to_float(x_uint8[i : i + 1024]).to(device))
                             for i in range(0, x_uint8.shape[0], 1024)])
         return lambda rows, t, snr, g: awgn(f0[rows], effective_snr_db(sched, t, snr), g)
     return sender

@@ -99,10 +99,14 @@ def privacy_weight(lam: float, snr_db: torch.Tensor, snr_ref_db: float, clip: fl
     return lam * torch.clamp(10 ** ((snr_ref_db - snr_db) / 10), 1 / clip, clip)
 
 
+def ibal_features(tx: IBALTransmitter, x: torch.Tensor) -> torch.Tensor:
+    """What an IBAL transmitter sends at inference: its power-normalised mean feature (no sampling)."""
+    return tx(x, sample=False)[0]
+
+
 def ibal_send(tx: IBALTransmitter, x: torch.Tensor, snr_db: float, g=None) -> torch.Tensor:
     """What both the receiver and the eavesdropper observe from an IBAL transmitter at inference."""
-    f, _ = tx(x, sample=False)
-    return awgn(f, snr_db, g)
+    return awgn(ibal_features(tx, x), snr_db, g)
 
 
 def ibal_losses(tx, clf, decoder, x, y, snr_db, beta, lam, dynamic: bool, g):
