@@ -24,3 +24,17 @@ def test_flop_count_and_gemm():
         f2 = count_flops(lambda: net(torch.randn(8, 1, 8, 8), 10))
     assert f1 > 0 and abs(f2 / f1 - 2) < 0.01  # linear in batch
     assert matmul_gflops(torch.device("cpu")) > 0.1
+
+
+def test_interleaved_ratio_alternates_and_measures():
+    """interleaved_ratio: time_b / time_a per pair, in alternating order; a twice-as-slow `a` reads ≈ 0.5."""
+    import time
+
+    from diffsem.bench import interleaved_ratio
+
+    calls = []
+    fa = lambda: (calls.append("a"), time.sleep(0.02))  # noqa: E731
+    fb = lambda: (calls.append("b"), time.sleep(0.01))  # noqa: E731
+    r = interleaved_ratio(fa, fb, torch.device("cpu"), repeats=4)
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a"]  # warm-up, then alternating order
+    assert 0.3 < r["min"] <= r["median"] <= r["max"] < 0.75 and r["repeats"] == 4
