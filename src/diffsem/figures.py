@@ -278,7 +278,8 @@ def frontier_across_seeds(df: pd.DataFrame, snr_db: float, path: Path, title: st
     ax.set_ylabel("receiver accuracy")
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
-    ax.set_title(f"{title}: privacy–utility frontier, {n} training seed(s), 95 % CI ({snr_db:g} dB)", fontsize=10)
+    spread = "95 % CI over seeds" if n > 1 else "one seed: no interval"
+    ax.set_title(f"{title}: privacy–utility frontier, {n} training seed(s), {spread} ({snr_db:g} dB)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, path)
