@@ -151,17 +151,10 @@ def stage_attack_ibal(cfg: Config, paths: Paths, system: str, device) -> None:
     """The same black-box attacker and strong-classifier procedure as for DiffSem, on an IBAL transmitter."""
     spec = cfg.spec
     split = load_split(paths.split)
-    tx, _ = load_ibal(paths, cfg, system, device)
     sched = schedule_of(cfg)
     x_adv = split.adv_x
-
-    @torch.no_grad()
-    def send(rows, t, snr, g):
-        return ibal_send(tx, to_float(x_adv[rows.cpu()]).to(device), effective_snr_db(sched, t, snr), g)
-
-    @torch.no_grad()
-    def val_send(rows, t, snr, g):
-        return ibal_send(tx, to_float(split.adv_val_x[rows.cpu()]).to(device), effective_snr_db(sched, t, snr), g)
+    hear = ibal_sender(cfg, paths, system, device)  # the IBAL transmitter's features, computed once
+    send, val_send = hear(x_adv), hear(split.adv_val_x)
 
     seed = cfg.seed + BSEED["attack"]
     models, _, curves = train_attackers(spec, send, x_adv, _points(cfg), cfg.adversary, seed, device,

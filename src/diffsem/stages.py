@@ -429,17 +429,8 @@ def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
     queries of the frozen transmitter on the adversary's 40% split, through its own channel (Eq. 5)."""
     spec = cfg.spec
     split = load_split(paths.split)
-    enc, _ = load_jscc(paths, cfg, device)
-    link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
-    f0_all = encode_all(enc, split.adv_x, device)
-    f0_val = encode_all(enc, split.adv_val_x, device)
-
-    def send(rows, t, snr, g):
-        return link.channel(link.transmit(f0_all[rows], t, snr, g), snr, g)
-
-    def val_send(rows, t, snr, g):
-        return link.channel(link.transmit(f0_val[rows], t, snr, g), snr, g)
-
+    hear = listener(cfg, paths, "diffsem", device)
+    send, val_send = hear(split.adv_x), hear(split.adv_val_x)
     models, final, curves = train_attackers(spec, send, split.adv_x, cfg.eval.attacker_points(), cfg.adversary,
                                             cfg.seed + SEED["adversary"], device, "adversary", paths.resume_dir,
                                             adversary_config(cfg, paths.dataset), val_send, split.adv_val_x)
@@ -457,11 +448,7 @@ def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
     enc, _ = load_jscc(paths, cfg, device)
     sched = schedule_of(cfg)
     link = Link(enc, sched, cfg.channel.quantize_t2)
-    f0_adv = encode_all(enc, split.adv_x, device)
-
-    def send(rows, t, snr, g):
-        return link.channel(link.transmit(f0_adv[rows], t, snr, g), snr, g)
-
+    send = listener(cfg, paths, "diffsem", device)(split.adv_x)
     advs = load_adversaries(paths, cfg, device)
     views = attacker_views(send, advs, split.adv_y.to(device), sched.alpha_bar, cfg.schedule.T, device)
     val_score = strong_validation(cfg, link, advs, split, device)
