@@ -79,9 +79,26 @@ def batches(n: int, batch_size: int, g: torch.Generator, shuffle: bool = True, l
     return list(idx.split(batch_size))
 
 
-def check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int) -> None:
-    if not torch.isfinite(loss):
-        raise TrainingError(f"{stage}: loss became {loss.item()} at epoch {epoch + 1}, step {step}; stopping without writing a model")
+class NanGuard:
+    """The first non-finite loss of an epoch, tracked on the loss's device so that training steps need no
+    host synchronisation (issue #14); ``check`` reads it once, at the end of the epoch."""
+
+    def __init__(self) -> None:
+        self.step = self.value = None
+
+    def see(self, loss: torch.Tensor, step: int) -> None:
+        loss = loss.detach()
+        if self.step is None:
+            self.step = torch.full((), -1, dtype=torch.long, device=loss.device)
+            self.value = torch.zeros((), dtype=loss.dtype, device=loss.device)
+        first = ~torch.isfinite(loss) & (self.step < 0)
+        self.step = torch.where(first, step, self.step)
+        self.value = torch.where(first, loss, self.value)
+
+    def check(self, stage: str, epoch: int) -> None:
+        if self.step is not None and int(self.step) >= 0:
+            raise TrainingError(f"{stage}: loss became {float(self.value)} at epoch {epoch + 1}, step {int(self.step)}; "
+                                "stopping without writing a model")
 
 
 def fit(
@@ -123,17 +140,18 @@ def fit(
             break
         for m in modules.values():
             m.train()
-        total, count = 0.0, 0
+        total, count, guard = 0.0, 0, NanGuard()
         bar = tqdm(batches(n_items, batch_size, g, limit=items_per_epoch), desc=f"{stage} {epoch + 1}/{epochs}", leave=False, mininterval=5)
         for i, idx in enumerate(bar):
             loss = step(idx)
-            check_finite(loss, stage, epoch, i)
+            guard.see(loss, i)  # no .item() per step: the running loss and the NaN check stay on the device
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.item() * idx.numel()
+            total = total + loss.detach() * idx.numel()
             count += idx.numel()
-        mean = total / max(count, 1)
+        guard.check(stage, epoch)  # before anything of this epoch is saved
+        mean = float(total) / max(count, 1)
         row = {"epoch": epoch + 1, "max_epochs": epochs, "train_loss": mean, "lr": opt.param_groups[0]["lr"]}
         msg = ""
         if validation is not None:
