@@ -83,14 +83,13 @@ def _receivers(cfg: Config, ds: str, device, root: str = ".") -> tuple[Receivers
         _, clf = load_jscc(paths, cfg, device)
         return Receivers(sched, clf, load_unet(paths, cfg, "uncond", device), load_receiver(paths, cfg, "diffsem", device),
                          load_unet(paths, cfg, "cond", device), load_receiver(paths, cfg, "e-diffsem", device),
-                         cfg.sampler.max_steps, cfg.sampler.ediffsem_max_iters, guidance=cfg.sampler.guidance_w), True
+                         **cfg.sampler.receiver_options()), True
     except Exception:  # no (or stale) trained models for this dataset and config
         spec = get_spec(ds, cfg.catalog)
         c = spec.feature_shape[0]
         mk = lambda n: UNet(c, cfg.diffusion.n_feat, n, cfg.schedule.T).to(device).eval()  # noqa: E731
         clf = spec.classifier().to(device).eval()
-        return Receivers(sched, clf, mk(0), clf, mk(spec.n_classes), clf, cfg.sampler.max_steps,
-                         cfg.sampler.ediffsem_max_iters), False
+        return Receivers(sched, clf, mk(0), clf, mk(spec.n_classes), clf, **cfg.sampler.receiver_options()), False
 
 
 def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q, max_steps: int = PAPER_MAX_STEPS,

@@ -104,6 +104,12 @@ class SamplerCfg:
     max_steps: int
     ediffsem_max_iters: int
     guidance_w: float  # E-DiffSem's classifier-free guidance weight (0 = the paper's plain conditional)
+    precision: str  # "fp32" | "bf16": the DDIM loop's U-Net evaluations (pipeline.denoise; decisions §35)
+
+    def receiver_options(self) -> dict:
+        """The Receivers keyword arguments this section sets (one place for every receiver built)."""
+        return {"max_steps": self.max_steps, "max_iters": self.ediffsem_max_iters, "guidance": self.guidance_w,
+                "precision": self.precision}
 
 
 @dataclass(frozen=True)

@@ -89,17 +89,27 @@ def denoise(
     max_steps: int,
     context: torch.Tensor | None = None,
     guidance: float = 0.0,
+    precision: str = "fp32",
 ) -> torch.Tensor:
     """Delta: DDIM (Eq. 16) from the matched step down to 0, optionally label-conditioned (Eq. 18).
 
     ``guidance`` w > 0 is classifier-free guidance, eps = (1 + w) eps(x, t, c) - w eps(x, t, null)
-    (docs/decisions.md §25); w = 0 is the paper's plain conditional prediction."""
+    (docs/decisions.md §25); w = 0 is the paper's plain conditional prediction.  ``precision`` "bf16"
+    evaluates the U-Net under bf16 autocast and keeps the DDIM update in the input's dtype (§35)."""
     if context is None:
         fn = lambda x, t: unet(x, t)  # noqa: E731
     elif guidance == 0:
         fn = lambda x, t: unet(x, t, context)  # noqa: E731
     else:
         fn = lambda x, t: (1 + guidance) * unet(x, t, context) - guidance * unet(x, t)  # noqa: E731
+    if precision == "bf16":
+        eps = fn
+
+        def fn(x, t):
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                return eps(x, t).to(x.dtype)
+    elif precision != "fp32":
+        raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
     return ddim_reverse(fn, z_hat * scale, schedule, t_start, max_steps)
 
 
@@ -118,6 +128,7 @@ class Receivers:
     max_iters: int = 3
     classifier_ft: nn.Module | None = None  # the control: Theta fine-tuned on [z_hat, z_hat, t]
     guidance: float = 0.0  # E-DiffSem's classifier-free guidance weight w
+    precision: str = "fp32"  # the DDIM loop's U-Net evaluations: fp32 | bf16 (``denoise``)
 
     def bypass_logits(self, z_hat: torch.Tensor, t_prime: int) -> torch.Tensor:
         return self.classifier(z_hat, z_hat, t_input(t_prime, self.schedule.T, z_hat.shape[0], z_hat))
@@ -129,7 +140,7 @@ class Receivers:
         """Theta on [z, f_hat, t] with z = scale * z_hat and t = t_start: the step the received signal
         actually matches (``Link.receive_step``), which is T' whenever the compensation works
         (scale = 1), and a later step when the channel is noisier than T' asks for (docs/decisions.md §23)."""
-        f_hat = denoise(self.unet, z_hat, self.schedule, t_start, scale, self.max_steps)
+        f_hat = denoise(self.unet, z_hat, self.schedule, t_start, scale, self.max_steps, precision=self.precision)
         return self.classifier_diffsem(matched(z_hat, scale), f_hat, t_input(t_start, self.schedule.T, z_hat.shape[0], z_hat))
 
     def ediffsem_logits(self, z_hat: torch.Tensor, t_start: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -151,7 +162,8 @@ class Receivers:
             if active.numel() == 0:
                 break
             ctx = torch.softmax(logits[active], dim=1)
-            f_hat = denoise(self.unet_cond, z_hat[active], self.schedule, t_start, scale, self.max_steps, ctx, self.guidance)
+            f_hat = denoise(self.unet_cond, z_hat[active], self.schedule, t_start, scale, self.max_steps, ctx, self.guidance,
+                            self.precision)
             new = self.classifier_ediffsem(z_in[active], f_hat, tt[active])
             changed = new.argmax(1) != logits[active].argmax(1)
             logits[active] = new

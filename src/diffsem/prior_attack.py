@@ -105,7 +105,7 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
             def send(r, t_, snr_, g_):  # what it overhears, denoised by its own prior
                 with torch.no_grad():
                     z = link.channel(link.transmit(f0[r], t, snr, g_), snr, g_)
-                    return denoise(unet, z, sched, t_start, scale, cfg.sampler.max_steps)
+                    return denoise(unet, z, sched, t_start, scale, cfg.sampler.max_steps, precision=cfg.sampler.precision)
             return send
 
         states, _, curves = train_attackers(spec, sender(f_adv), split.adv_x, [(t, snr)], cfg.adversary, seed, device,
@@ -119,7 +119,8 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
             pred, labels = [], []
             with torch.no_grad():
                 for _, y, _, z_eve in transmissions(cfg, split, link, t, snr, eval_seed, device):
-                    f_hat = denoise(unet, z_eve, sched, t_start, scale, cfg.sampler.max_steps)
+                    f_hat = denoise(unet, z_eve, sched, t_start, scale, cfg.sampler.max_steps,
+                                    precision=cfg.sampler.precision)
                     pred.append(strong(adv(f_hat).clamp(0, 1)).argmax(1).cpu())
                     labels.append(y.cpu())
             row, per_sample = attacker_result(paths.dataset, "diffusion", t, snr, eval_seed, idx.tolist(),

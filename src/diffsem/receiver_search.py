@@ -111,7 +111,7 @@ def search(cfg: Config, paths: Paths, device, steps: list[int], ts: tuple[int, .
             thetas = {s: finetune_receiver(c, paths, s, device, resume=False)[0] for s in SEARCH_SYSTEMS}
         refit_s = time.perf_counter() - t0
         rx = Receivers(sched, clf, unets["uncond"], thetas["diffsem"], unets["cond"], thetas["e-diffsem"],
-                       max_steps=n, max_iters=cfg.sampler.ediffsem_max_iters, guidance=cfg.sampler.guidance_w)
+                       **{**cfg.sampler.receiver_options(), "max_steps": n})
         acc = {t: receiver_accuracy(c, images, link, rx, t, snr, seed, device) for t in ts}
         speed = time_receiver(rx, link, images, device, snr=snr)
         for s in SEARCH_SYSTEMS:
@@ -164,8 +164,7 @@ def guidance_search(cfg: Config, paths: Paths, device, weights: list[float], ts:
         c = with_guidance(cfg, w)
         theta = (load_receiver(paths, cfg, "e-diffsem", device) if w == cfg.sampler.guidance_w
                  else finetune_receiver(c, paths, "e-diffsem", device, resume=False)[0])
-        rx = Receivers(sched, clf, unet, theta, unet, theta, max_steps=cfg.sampler.max_steps,
-                       max_iters=cfg.sampler.ediffsem_max_iters, guidance=float(w))
+        rx = Receivers(sched, clf, unet, theta, unet, theta, **{**cfg.sampler.receiver_options(), "guidance": float(w)})
         acc = {t: receiver_accuracy(c, images, link, rx, t, snr, seed, device)["e-diffsem"] for t in ts}
         rows.append({"guidance_w": w, **{f"acc_t{t}": acc[t] for t in ts}, "acc_mean": sum(acc.values()) / len(ts),
                      "n_val": images.n})

@@ -596,7 +596,7 @@ def receiver_bank(cfg: Config, system: str, link: Link, rx: Receivers, unet, x_u
             else:
                 ctx = torch.softmax(rx.bypass_logits(z_in, t_start), 1) if system == "e-diffsem" else None
                 f_hat = denoise(unet, z_hat, sched, t_start, scale, cfg.sampler.max_steps, ctx,
-                                cfg.sampler.guidance_w if system == "e-diffsem" else 0.0)
+                                cfg.sampler.guidance_w if system == "e-diffsem" else 0.0, cfg.sampler.precision)
             zs.append(z_in)
             fs.append(f_hat)
             ts_.append(tt)
@@ -623,7 +623,7 @@ def finetune_receiver(cfg: Config, paths: Paths, system: str, device, resume: bo
     link = Link(enc, sched, cfg.channel.quantize_t2)
     g = generator(cfg.seed + SEED["finetune"])
     gd = generator(cfg.seed + SEED["finetune"], device)
-    rx = Receivers(sched, clf0, max_steps=cfg.sampler.max_steps)
+    rx = Receivers(sched, clf0, **cfg.sampler.receiver_options())
     bank = receiver_bank(cfg, system, link, rx, unet, split.tr_x, split.tr_y, cfg.finetune.t_values,
                          cfg.finetune.n_per_t, g, gd, device)
     n_val = capped(split.val_y.shape[0], cfg.validation.max_images)

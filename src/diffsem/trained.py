@@ -63,8 +63,7 @@ class TrainedRun:
         c, d = self.cfg, self.device
         return Receivers(schedule_of(c), self.classifier, load_unet(self.paths, c, "uncond", d),
                          load_receiver(self.paths, c, "diffsem", d), load_unet(self.paths, c, "cond", d),
-                         load_receiver(self.paths, c, "e-diffsem", d), max_steps=c.sampler.max_steps,
-                         max_iters=c.sampler.ediffsem_max_iters, guidance=c.sampler.guidance_w,
+                         load_receiver(self.paths, c, "e-diffsem", d), **c.sampler.receiver_options(),
                          classifier_ft=load_receiver(self.paths, c, "classifier-ft", d))
 
     @cached_property
