@@ -18,7 +18,7 @@ from .schedule import Schedule  # noqa: E402
 
 STYLE = {  # system -> (label, color, marker); receivers solid, attackers dashed (as in the paper)
     "classifier": ("Classifier", "tab:green", "*"),
-    "classifier-ft": ("Classifier-FT (control)", "tab:olive", "P"),
+    "classifier-ft": ("Classifier-FT (control)", "tab:cyan", "P"),
     "ceiling": ("Feature ceiling (MLP on ẑ)", "black", "_"),
     "diffsem": ("DiffSem", "tab:red", "o"),
     "e-diffsem": ("E-DiffSem", "darkred", "s"),
