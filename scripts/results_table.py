@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from diffsem.evaluate import paper_rows
+from diffsem.evaluate import attack_rows, paper_rows
 from diffsem.stages import Paths
 from diffsem.stats import verdict
 
@@ -145,7 +145,7 @@ def attackers(run: Paths, df: pd.DataFrame, snr: float) -> None:
     d = df[df.snr_db == snr]
     if "attack" not in d or not (d.attack == "semantic").any():
         return
-    sem = d[d.attack == "semantic"].groupby("t").attacker_acc.mean()
+    sem = attack_rows(d, "semantic").groupby("t").attacker_acc.mean()
     main_ = paper_rows(d)
     rx = main_.groupby(["system", "t"]).receiver_acc.mean()
     inv = main_[main_.system == "classifier"].groupby("t").attacker_acc.mean()

@@ -85,6 +85,10 @@ def test_dag_outputs(smoke_run):
     metrics = json.loads((work / "reports/mnist/seed0/metrics.json").read_text())
     assert metrics["n_eval"] == cfg.data.n_eval and "t300" in metrics
     assert 0 <= metrics["t300"]["semantic_attacker_acc"] <= 1 and "semantic_attacker_acc" in metrics["grid_mean"]
+    # DiffSem's semantic attacker only (IBAL's have rows of their own, system ibal / ibal-d)
+    ours_sem = sem[(sem.system == "diffsem") & (sem.snr_db == cfg.eval.snr_db) & (sem.t == metrics["t300"]["t"])]
+    assert metrics["t300"]["semantic_attacker_acc"] == pytest.approx(round(float(ours_sem.attacker_acc.mean()), 4))
+    assert wide.set_index("t").semantic[metrics["t300"]["t"]] == pytest.approx(float(ours_sem.attacker_acc.mean()), abs=1e-6)
     # the noiseless upper bound (t = 0, no channel) is at least the t = 0 accuracy at 15 dB, give or take noise
     up = metrics["noiseless"]
     assert up["t"] == 0 and up["snr_db"] is None and up["n_eval"] == cfg.data.n_eval

@@ -83,7 +83,9 @@ def test_seed_summary_means_and_paired_differences():
                      dict(system="diffsem", attack="inversion", t=t, snr_db=15.0, receiver_acc=acc_diff, attacker_acc=att, n_eval=100),
                      dict(system="diffsem", attack="semantic", t=t, snr_db=15.0, receiver_acc=float("nan"),
                           attacker_acc=att + 0.05, n_eval=100),
-                     dict(system="direct", attack="image", t=t, snr_db=15.0, receiver_acc=float("nan"), attacker_acc=0.9, n_eval=100)]
+                     dict(system="direct", attack="image", t=t, snr_db=15.0, receiver_acc=float("nan"), attacker_acc=0.9, n_eval=100),
+                     # the semantic attacker on IBAL's transmitter: not DiffSem's semantic attacker
+                     dict(system="ibal", attack="semantic", t=t, snr_db=15.0, receiver_acc=float("nan"), attacker_acc=0.1, n_eval=100)]
         return pd.DataFrame(rows)
 
     pts = [(150, 15.0), (300, 15.0)]

@@ -318,6 +318,12 @@ def read_eval_part(path: Path, system: str) -> pd.DataFrame:
     return df[COLUMNS]
 
 
+def attack_rows(df: pd.DataFrame, attack: str, transmitter: str = "diffsem") -> pd.DataFrame:
+    """metrics.csv rows of an extra attacker (``semantic``, ``diffusion``) on one transmitter's signal:
+    DiffSem's by default (IBAL's semantic attacker has rows of its own, system ``ibal``/``ibal-d``)."""
+    return df[(df.attack == attack) & (df.system == transmitter)] if "attack" in df else df.iloc[:0]
+
+
 def paper_rows(df: pd.DataFrame) -> pd.DataFrame:
     """metrics.csv rows of the paper's protocol (one attacker per system): no extra attackers."""
     return df[df.attack.isin(PAPER_ATTACKS)] if "attack" in df else df
@@ -366,7 +372,7 @@ def write_plot_data(folder: Path, df: pd.DataFrame, cfg: Config) -> None:
     main = paper_rows(at_snr).groupby(["system", "t"], sort=False).mean(numeric_only=True).reset_index()
     wide = main.pivot(index="t", columns="system", values="receiver_acc").dropna(axis=1, how="all")
     wide["attacker"] = main[main.system == "classifier"].set_index("t").attacker_acc
-    sem = at_snr[at_snr.attack == "semantic"].groupby("t").attacker_acc.mean()
+    sem = attack_rows(at_snr, "semantic").groupby("t").attacker_acc.mean()
     if not sem.empty:
         wide["semantic"] = sem
     folder.mkdir(parents=True, exist_ok=True)
@@ -383,8 +389,8 @@ def headline(df: pd.DataFrame, cfg: Config) -> dict:
     and averaged over the grid, with binomial standard errors; ``attacker_*`` is the paper's (inversion)
     attacker, ``semantic_attacker_*`` and ``diffusion_attacker_*`` the extra ones."""
     at_snr = df[df.snr_db == float(cfg.eval.snr_db)]
-    main, sem = paper_rows(at_snr), at_snr[at_snr.attack == "semantic"]
-    prior = at_snr[at_snr.attack == "diffusion"]
+    main, sem = paper_rows(at_snr), attack_rows(at_snr, "semantic")
+    prior = attack_rows(at_snr, "diffusion")
     out: dict = {"n_eval": int(df.n_eval.iloc[0]), "snr_db": float(cfg.eval.snr_db)}
     ts = sorted(main.t.unique())
     others = [s for s in main.system.unique() if s not in SYSTEMS]

@@ -330,11 +330,11 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
     """Every figure of the dataset (figure_names.FIGURES) from metrics.csv and the evaluation samples."""
     from .figure_names import CURVES, figure_files
 
-    from .evaluate import paper_rows
+    from .evaluate import attack_rows, paper_rows
 
     everything = pd.read_csv(paths.metrics_csv)
     df = paper_rows(everything)
-    semantic = everything[everything.attack == "semantic"] if "attack" in everything else None
+    semantic = attack_rows(everything, "semantic") if "attack" in everything else None
     samples = {s: torch.load(paths.eval_samples(s), map_location="cpu", weights_only=True)
                for s in ("diffsem", *cfg.baselines.systems)}
     snr_db = float(cfg.eval.snr_db)

@@ -36,7 +36,7 @@ def headline_accuracies(metrics: pd.DataFrame, points: list[tuple[int, float]]) 
         row = {s: float(at.loc[s, "receiver_acc"]) for s in at.index if s in SYSTEMS and pd.notna(at.loc[s, "receiver_acc"])}
         row["attacker"] = float(at.loc["classifier", "attacker_acc"])
         for name in ("semantic", "diffusion"):
-            extra = here[attack == name]
+            extra = here[(attack == name) & (here.system == "diffsem")]  # DiffSem's transmitter, not IBAL's
             if not extra.empty:
                 row[name] = float(extra.attacker_acc.mean())
         row["n"] = int(at.loc["classifier", "n_eval"])
