@@ -122,13 +122,16 @@ def plan(cfg: Config, ds: str, n_train: int, n_test: int, gf: dict[str, float] |
     if "permutation" in b.systems:
         add("attack_permutation", s.epochs * per_epoch * 2 * TRAIN * S, "strong classifier on clean + permuted")
     st = cfg.attack_study
-    heads = 2
+    from .stages import headline_points
+
+    head_points = headline_points(cfg)  # the attack study's and the prior attacker's points
+    heads = len(head_points)
     n_cond = len(st.eve_snr_offsets_db) + len(st.query_fractions) + len(st.surrogate)
     inv_cond = sum(len(x) for k, x in (("eve_snr", st.eve_snr_offsets_db), ("queries", st.query_fractions),
                                         ("surrogate", st.surrogate)) if k in st.inversion)
     add("attack_study", heads * (n_cond * c.epochs * n["adv"] * TRAIN * M + inv_cond * a.epochs * n["adv"] * TRAIN * A),
-        f"{n_cond} conditions × 2 points (semantic), {inv_cond} with inversion nets")
-    head_steps = sum(_steps(cfg, t) for t in (150, 300))
+        f"{n_cond} conditions × {heads} points (semantic), {inv_cond} with inversion nets")
+    head_steps = sum(_steps(cfg, t) for t, _ in head_points)
     add("attack_prior", n["adv"] * st.prior_queries * E + d.epochs * n["adv"] * TRAIN * Uu
         + heads * a.epochs * n["adv"] * (TRAIN * A) + n["adv"] * head_steps * Uu * a.epochs,
         f"its U-Net ({d.epochs} epochs) + 2 inversion nets on denoised queries")
