@@ -80,3 +80,31 @@ def test_plan_runs_within_budgets_and_resumes(tmp_path, request):
     bad = subprocess.run([sys.executable, "-m", "diffsem.steps", "run", str(tmp_path / "none.json"), "--budget-s", "5"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def _job(jid, outputs, inputs=(), cmd=None):
+    return {"jobid": jid, "rule": f"r{jid}", "inputs": list(inputs), "outputs": list(outputs), "logs": [], "cmd": cmd}
+
+
+def test_independent_jobs_run_together_and_dependents_wait(tmp_path):
+    """--jobs 2: the two 1-s jobs overlap (≈ 1 s, not 2), the job that needs both starts after both;
+    a failure stops the run with FAILED and a spent budget with BUDGET, leaving finished outputs."""
+    import time
+
+    from diffsem.steps import FAILED, run
+
+    plan = [_job(1, ["a"], cmd="sleep 1 && date +%s.%N > a"), _job(2, ["b"], cmd="sleep 1 && date +%s.%N > b"),
+            _job(3, ["c"], ["a", "b"], cmd="date +%s.%N > c")]
+    t0 = time.monotonic()
+    assert run(plan, tmp_path, 30, say=lambda m: None, jobs=2) == DONE
+    assert time.monotonic() - t0 < 1.9
+    a, b, c = (float((tmp_path / n).read_text()) for n in "abc")
+    assert c >= max(a, b)
+    for n in "abc":
+        (tmp_path / n).unlink()
+    assert run([_job(1, ["a"], cmd="exit 7"), _job(2, ["b"], ["a"], cmd="touch b")], tmp_path, 30,
+               say=lambda m: None, jobs=2) == FAILED
+    assert not (tmp_path / "b").exists()
+    slow = [_job(1, ["a"], cmd="touch a"), _job(2, ["b"], ["a"], cmd="sleep 20 && touch b")]
+    assert run(slow, tmp_path, 1.5, say=lambda m: None, jobs=2) == BUDGET
+    assert (tmp_path / "a").exists() and not (tmp_path / "b").exists()

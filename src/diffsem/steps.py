@@ -9,7 +9,7 @@ CLI writes outputs atomically, so a stopped job leaves nothing half-written).  E
 3 budget spent (run again to continue), 1 a job failed.
 
     python -m diffsem.steps plan --out steps.json --config scale=paper --cores 16   # where Snakemake is
-    python -m diffsem.steps run steps.json --budget-s 540                 # on the GPU box, repeatedly
+    python -m diffsem.steps run steps.json --budget-s 540 --jobs 4        # on the GPU box, repeatedly
 """
 
 from __future__ import annotations
@@ -84,35 +84,59 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
-def run(steps: list[dict], workdir: Path, budget_s: float, say=print) -> int:
-    """Run the plan's unfinished jobs in order within ``budget_s`` seconds (see the module docstring)."""
+def run(steps: list[dict], workdir: Path, budget_s: float, say=print, jobs: int = 1) -> int:
+    """Run the plan's unfinished jobs within ``budget_s`` seconds (see the module docstring), up to ``jobs``
+    at a time: a job starts once every job that makes one of its inputs has finished (a GPU box has cores
+    and device memory to spare for the small networks, so independent stages can share it)."""
     start = time.monotonic()
-    for job in steps:
-        if job["cmd"] is None or all((workdir / o).exists() for o in job["outputs"]):
-            continue
+    maker = {o: j["jobid"] for j in steps for o in j["outputs"]}
+    todo = [j for j in steps if j["cmd"] is not None and not all((workdir / o).exists() for o in j["outputs"])]
+    pending_ids = {j["jobid"] for j in todo}
+    running: dict[int, tuple[dict, subprocess.Popen]] = {}
+
+    def stop_all(reason: str) -> int:
+        for job, proc in running.values():
+            _stop(proc)
+        names = ", ".join(sorted(job["rule"] for job, _ in running.values())) or "none"
+        say(f"steps: budget of {budget_s:g} s spent {reason} (running: {names}; each resumes from its last "
+            "finished epoch on the next run); run again to continue")
+        return BUDGET
+
+    while todo or running:
         left = budget_s - (time.monotonic() - start)
         if left <= 0:
-            say(f"steps: budget of {budget_s:g} s spent before rule {job['rule']}; run again to continue")
-            return BUDGET
-        for p in [*job["outputs"], *job["logs"]]:
-            (workdir / p).parent.mkdir(parents=True, exist_ok=True)
-        say(f"steps: rule {job['rule']} (job {job['jobid']}): {job['cmd']}")
-        proc = subprocess.Popen(job["cmd"], shell=True, cwd=workdir, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=left)
-        except subprocess.TimeoutExpired:
-            _stop(proc)
-            say(f"steps: budget of {budget_s:g} s spent during rule {job['rule']} (stopped; it resumes from its "
-                "last finished epoch on the next run)")
-            return BUDGET
-        if rc != 0:
-            logs = ", ".join(job["logs"]) or "no log"
-            say(f"steps: rule {job['rule']} failed with exit code {rc} (log: {logs})")
+            return stop_all("before the remaining jobs" if not running else "while jobs ran")
+        ready = [j for j in todo if not ({maker[i] for i in j["inputs"] if i in maker} & pending_ids)]
+        while ready and len(running) < max(1, jobs):
+            job = ready.pop(0)
+            todo.remove(job)
+            for p in [*job["outputs"], *job["logs"]]:
+                (workdir / p).parent.mkdir(parents=True, exist_ok=True)
+            say(f"steps: rule {job['rule']} (job {job['jobid']}): {job['cmd']}")
+            running[job["jobid"]] = job, subprocess.Popen(job["cmd"], shell=True, cwd=workdir, start_new_session=True)
+        if not running:  # nothing can start: an input is made by no job of the plan and is missing
+            say(f"steps: rule {todo[0]['rule']} waits on inputs no job makes")
             return FAILED
-        missing = [o for o in job["outputs"] if not (workdir / o).exists()]
-        if missing:
-            say(f"steps: rule {job['rule']} finished without writing {missing[0]}")
-            return FAILED
+        time.sleep(min(0.2, max(0.0, left)))
+        for jid, (job, proc) in list(running.items()):
+            rc = proc.poll()
+            if rc is None:
+                continue
+            del running[jid]
+            pending_ids.discard(jid)
+            if rc != 0:
+                logs = ", ".join(job["logs"]) or "no log"
+                say(f"steps: rule {job['rule']} failed with exit code {rc} (log: {logs})")
+                for _, other in running.values():
+                    _stop(other)
+                return FAILED
+            missing = [o for o in job["outputs"] if not (workdir / o).exists()]
+            if missing:
+                say(f"steps: rule {job['rule']} finished without writing {missing[0]}")
+                for _, other in running.values():
+                    _stop(other)
+                return FAILED
+            say(f"steps: rule {job['rule']} (job {jid}) done at {time.monotonic() - start:.0f} s")
     say("steps: every job is done")
     return DONE
 
@@ -131,6 +155,7 @@ def main(argv=None) -> int:
     r.add_argument("plan")
     r.add_argument("--workdir", default=".")
     r.add_argument("--budget-s", type=float, required=True, help="stop (resumably) after this many seconds")
+    r.add_argument("--jobs", type=int, default=1, help="run up to this many independent jobs at once")
     a = ap.parse_args(argv)
     if a.what == "plan":
         steps = plan(Path(a.snakefile).resolve(), Path(a.workdir).resolve(), a.config, a.targets, a.cores)
@@ -144,7 +169,7 @@ def main(argv=None) -> int:
     if a.budget_s <= 0:
         print(f"steps: --budget-s must be positive, got {a.budget_s:g}", file=sys.stderr)
         return 2
-    return run(json.loads(path.read_text()), Path(a.workdir), a.budget_s)
+    return run(json.loads(path.read_text()), Path(a.workdir), a.budget_s, jobs=a.jobs)
 
 
 if __name__ == "__main__":
