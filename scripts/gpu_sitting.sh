@@ -5,6 +5,7 @@
 # Expects, carried from the workstation (all git-ignored): .whl/ (jsonschema and its needs, which the box
 # lacks), .gpu/MNIST/*.gz (the MNIST mirror's IDX files, gzipped) and, from an earlier sitting whose
 # machine was given back, .gpu/state/state.tar.part-* (models/ and reports/ as they were left).
+# DIFFSEM_CUDA_GRAPHS=1 in the environment switches the receivers' CUDA graphs on (decisions §36).
 # Writes to $OUT: the bench (with "bench"), the step runner's log, every job's log, and the state to carry
 # into the next sitting.  Never used by the tests or CI (they have no GPU).
 set -uo pipefail
@@ -30,6 +31,7 @@ fi
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 if [ "${3:-}" = bench ]; then
+    python3 -m pytest -q -p no:cacheprovider tests/test_cuda_graph.py 2>&1 | tail -3  # the graph path on this GPU
     timeout 240 python3 -m diffsem.bench_variants --out "$OUT/bench_variants.json" 2>&1 | tee "$OUT/bench_variants.log"
 fi
 left=$((BUDGET - ($(date +%s) - T0) - 45))

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="ibal-sweep: keep the existing CSV's rows for (lambda, beta) pairs this run does not redo")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda[:n]")
     p.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0 = all cores available)")
+    p.add_argument("--cuda-graphs", action="store_true",
+                   help="on a GPU, replay the receivers' DDIM loops from CUDA graphs (also DIFFSEM_CUDA_GRAPHS=1)")
     return p
 
 
@@ -110,9 +112,11 @@ def _run(args) -> int:
         raise ValueError(f"{args.stage} needs --system {'|'.join(allowed[args.stage])}")
 
     from . import stages
-    from .runtime import pick_device, seed_everything, setup_threads
+    from .runtime import pick_device, seed_everything, set_cuda_graphs, setup_threads
 
     setup_threads(args.threads)
+    if args.cuda_graphs:
+        set_cuda_graphs(True)
     seed_everything(cfg.seed)
     device = pick_device(args.device)
     paths = stages.Paths(Path(args.root), ds, cfg.seed)

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .channel import awgn, power_normalize
+from .cuda_graph import GraphCache
 from .sampler import ddim_reverse
 from .schedule import Schedule
 from .self_noising import match_to_step, noise_variance_table, received_noise_variance, self_noise, self_noise_each
@@ -90,27 +91,32 @@ def denoise(
     context: torch.Tensor | None = None,
     guidance: float = 0.0,
     precision: str = "fp32",
+    graphs: GraphCache | None = None,
 ) -> torch.Tensor:
     """Delta: DDIM (Eq. 16) from the matched step down to 0, optionally label-conditioned (Eq. 18).
 
     ``guidance`` w > 0 is classifier-free guidance, eps = (1 + w) eps(x, t, c) - w eps(x, t, null)
     (docs/decisions.md §25); w = 0 is the paper's plain conditional prediction.  ``precision`` "bf16"
-    evaluates the U-Net under bf16 autocast and keeps the DDIM update in the input's dtype (§35)."""
+    evaluates the U-Net under bf16 autocast and keeps the DDIM update in the input's dtype (§35).
+    ``graphs``: replay the loop from a CUDA graph when z_hat is on a GPU (``cuda_graph``; §36)."""
     if context is None:
-        fn = lambda x, t: unet(x, t)  # noqa: E731
+        fn = lambda x, t, c: unet(x, t)  # noqa: E731
     elif guidance == 0:
-        fn = lambda x, t: unet(x, t, context)  # noqa: E731
+        fn = lambda x, t, c: unet(x, t, c)  # noqa: E731
     else:
-        fn = lambda x, t: (1 + guidance) * unet(x, t, context) - guidance * unet(x, t)  # noqa: E731
+        fn = lambda x, t, c: (1 + guidance) * unet(x, t, c) - guidance * unet(x, t)  # noqa: E731
     if precision == "bf16":
         eps = fn
 
-        def fn(x, t):
+        def fn(x, t, c):
             with torch.autocast(x.device.type, dtype=torch.bfloat16):
-                return eps(x, t).to(x.dtype)
+                return eps(x, t, c).to(x.dtype)
     elif precision != "fp32":
         raise ValueError(f"precision must be fp32 or bf16, got {precision!r}")
-    return ddim_reverse(fn, z_hat * scale, schedule, t_start, max_steps)
+    x = z_hat * scale
+    if graphs is not None:
+        return graphs.run(fn, (id(unet), float(guidance), precision), x, context, schedule, t_start, max_steps)
+    return ddim_reverse(lambda a, t: fn(a, t, context), x, schedule, t_start, max_steps)
 
 
 @dataclass
@@ -129,6 +135,13 @@ class Receivers:
     classifier_ft: nn.Module | None = None  # the control: Theta fine-tuned on [z_hat, z_hat, t]
     guidance: float = 0.0  # E-DiffSem's classifier-free guidance weight w
     precision: str = "fp32"  # the DDIM loop's U-Net evaluations: fp32 | bf16 (``denoise``)
+    cuda_graphs: bool | None = None  # replay DDIM loops from CUDA graphs on a GPU; None = the runtime switch
+
+    def __post_init__(self) -> None:
+        from .runtime import cuda_graphs_enabled
+
+        on = cuda_graphs_enabled() if self.cuda_graphs is None else self.cuda_graphs
+        self.graphs = GraphCache() if on else None
 
     def bypass_logits(self, z_hat: torch.Tensor, t_prime: int) -> torch.Tensor:
         return self.classifier(z_hat, z_hat, t_input(t_prime, self.schedule.T, z_hat.shape[0], z_hat))
@@ -140,7 +153,8 @@ class Receivers:
         """Theta on [z, f_hat, t] with z = scale * z_hat and t = t_start: the step the received signal
         actually matches (``Link.receive_step``), which is T' whenever the compensation works
         (scale = 1), and a later step when the channel is noisier than T' asks for (docs/decisions.md §23)."""
-        f_hat = denoise(self.unet, z_hat, self.schedule, t_start, scale, self.max_steps, precision=self.precision)
+        f_hat = denoise(self.unet, z_hat, self.schedule, t_start, scale, self.max_steps, precision=self.precision,
+                        graphs=self.graphs)
         return self.classifier_diffsem(matched(z_hat, scale), f_hat, t_input(t_start, self.schedule.T, z_hat.shape[0], z_hat))
 
     def ediffsem_logits(self, z_hat: torch.Tensor, t_start: int, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -163,7 +177,7 @@ class Receivers:
                 break
             ctx = torch.softmax(logits[active], dim=1)
             f_hat = denoise(self.unet_cond, z_hat[active], self.schedule, t_start, scale, self.max_steps, ctx, self.guidance,
-                            self.precision)
+                            self.precision, self.graphs)
             new = self.classifier_ediffsem(z_in[active], f_hat, tt[active])
             changed = new.argmax(1) != logits[active].argmax(1)
             logits[active] = new

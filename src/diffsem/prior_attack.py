@@ -97,6 +97,10 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
     write_curve(paths.curve("prior_unet"), res.curve)
     unet.eval()
 
+    from .cuda_graph import GraphCache
+    from .runtime import cuda_graphs_enabled
+
+    graphs = GraphCache() if cuda_graphs_enabled() else None  # its DDIM loops, replayed on a GPU (§36)
     rows, samples = [], []
     for t, snr in points:
         t_start, scale = link.receive_step(t, snr)
@@ -105,7 +109,8 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
             def send(r, t_, snr_, g_):  # what it overhears, denoised by its own prior
                 with torch.no_grad():
                     z = link.channel(link.transmit(f0[r], t, snr, g_), snr, g_)
-                    return denoise(unet, z, sched, t_start, scale, cfg.sampler.max_steps, precision=cfg.sampler.precision)
+                    return denoise(unet, z, sched, t_start, scale, cfg.sampler.max_steps, precision=cfg.sampler.precision,
+                                   graphs=graphs)
             return send
 
         states, _, curves = train_attackers(spec, sender(f_adv), split.adv_x, [(t, snr)], cfg.adversary, seed, device,
@@ -120,7 +125,7 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
             with torch.no_grad():
                 for _, y, _, z_eve in transmissions(cfg, split, link, t, snr, eval_seed, device):
                     f_hat = denoise(unet, z_eve, sched, t_start, scale, cfg.sampler.max_steps,
-                                    precision=cfg.sampler.precision)
+                                    precision=cfg.sampler.precision, graphs=graphs)
                     pred.append(strong(adv(f_hat).clamp(0, 1)).argmax(1).cpu())
                     labels.append(y.cpu())
             row, per_sample = attacker_result(paths.dataset, "diffusion", t, snr, eval_seed, idx.tolist(),

@@ -15,6 +15,18 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+_SWITCHES = {"cuda_graphs": os.environ.get("DIFFSEM_CUDA_GRAPHS", "") == "1"}
+
+
+def set_cuda_graphs(on: bool) -> None:
+    """Replay the receivers' DDIM loops from CUDA graphs on a GPU (``cuda_graph``; decisions §36)."""
+    _SWITCHES["cuda_graphs"] = bool(on)
+
+
+def cuda_graphs_enabled() -> bool:
+    return _SWITCHES["cuda_graphs"]
+
+
 def setup_threads(n: int = 0) -> None:
     """Use ``n`` threads, or every core this process may run on (affinity aware) when n = 0."""
     if n > 0:

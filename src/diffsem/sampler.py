@@ -44,10 +44,13 @@ def ddim_step(x_t: torch.Tensor, eps: torch.Tensor, abar_t: float, abar_prev: fl
 
 
 @torch.no_grad()
-def ddim_reverse(eps_model: EpsModel, x: torch.Tensor, schedule: Schedule, t_start: int, max_steps: int = 50) -> torch.Tensor:
-    """Run Eq. 16 from step ``t_start`` down to 0 and return the estimate of f0."""
+def ddim_reverse(eps_model: EpsModel, x: torch.Tensor, schedule: Schedule, t_start: int, max_steps: int = 50,
+                 step_values: list | None = None) -> torch.Tensor:
+    """Run Eq. 16 from step ``t_start`` down to 0 and return the estimate of f0.  ``step_values``: what
+    ``eps_model`` receives for each step instead of the int (device tensors, so that a CUDA graph can
+    capture the loop; ``cuda_graph.step_tensors``)."""
     steps = ddim_timesteps(t_start, max_steps)
     ab = schedule.alpha_bar.tolist()  # python floats: no host-device syncs inside the loop
-    for t, t_prev in zip(steps[:-1], steps[1:]):
-        x = ddim_step(x, eps_model(x, t), ab[t], ab[t_prev])
+    for i, (t, t_prev) in enumerate(zip(steps[:-1], steps[1:])):
+        x = ddim_step(x, eps_model(x, t if step_values is None else step_values[i]), ab[t], ab[t_prev])
     return x

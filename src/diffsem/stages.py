@@ -596,7 +596,7 @@ def receiver_bank(cfg: Config, system: str, link: Link, rx: Receivers, unet, x_u
             else:
                 ctx = torch.softmax(rx.bypass_logits(z_in, t_start), 1) if system == "e-diffsem" else None
                 f_hat = denoise(unet, z_hat, sched, t_start, scale, cfg.sampler.max_steps, ctx,
-                                cfg.sampler.guidance_w if system == "e-diffsem" else 0.0, cfg.sampler.precision)
+                                cfg.sampler.guidance_w if system == "e-diffsem" else 0.0, cfg.sampler.precision, rx.graphs)
             zs.append(z_in)
             fs.append(f_hat)
             ts_.append(tt)
