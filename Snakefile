@@ -44,7 +44,7 @@ rule all:
     localrule: True
     input:
         expand("reports/{ds}/seed{seed}/{out}", ds=DATASETS, seed=SEEDS,
-               out=["metrics.csv", "metrics.json", "comparisons.csv", "attack_protocol.csv"]),
+               out=["metrics.csv", "metrics.json", "comparisons.csv", "attack_protocol.csv", "eval/fading.csv"]),
         [f"reports/{ds}/seed{seed}/figures/{fig}.png" for ds in DATASETS for seed in SEEDS for fig in figures_of(ds)],
         expand("reports/seeds/{ds}.csv", ds=DATASETS),
     default_target: True

@@ -78,6 +78,16 @@ def test_a_key_added_later_at_its_legacy_value_keeps_old_checkpoints(tmp_path):
         load_checkpoint(p, "unet_cond", {}, before)
 
 
+def test_receivers_from_before_sampler_precision_load_as_fp32(tmp_path):
+    """`sampler.precision` (decisions §35) was added after receivers were trained: those were fp32."""
+    p = tmp_path / "receiver.pt"
+    before = {"sampler": {"max_steps": 1, "guidance_w": 0.0}}
+    save_checkpoint(p, {}, "receiver_diffsem", {}, before)
+    load_checkpoint(p, "receiver_diffsem", {}, {"sampler": {**before["sampler"], "precision": "fp32"}})
+    with pytest.raises(CheckpointError, match="different config .*sampler"):
+        load_checkpoint(p, "receiver_diffsem", {}, {"sampler": {**before["sampler"], "precision": "bf16"}})
+
+
 def test_a_moved_dataset_mirror_does_not_void_a_checkpoint(tmp_path):
     p = tmp_path / "jscc.pt"
     save_checkpoint(p, {}, "jscc", {}, {"data": {"mirror": "../shared/datasets", "n_eval": 500}})

@@ -158,6 +158,30 @@ def test_attack_protocol_ablation(smoke_run):
     assert df.attacker_acc.between(0, 1).all() and (df.p_holm >= df.p - 1e-12).all()
 
 
+def test_fading_grid_rows_and_transmitter_csi(smoke_run):
+    """eval/fading.csv (issue #15): every receiver and attacker at every (T', mean SNR) without and with
+    transmitter CSI, on the same images; with CSIT the receiver sees T' itself for nearly every sample
+    (the compensation absorbs the fade), without it only where the fade is mild."""
+    from diffsem.fading_eval import COLUMNS, RECEIVERS
+
+    work, _ = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    df = pd.read_csv(work / "reports/mnist/seed0/eval/fading.csv")
+    assert list(df.columns) == COLUMNS and df.accuracy.between(0, 1).all()
+    for t in cfg.fading.t_grid:
+        for snr in cfg.fading.snr_db:
+            for csit in cfg.fading.csit:
+                d = df[(df.t == t) & (df.snr_db == snr) & (df.csit == csit)]
+                assert set(d[d.role == "receiver"].system) == set(RECEIVERS)
+                assert {"attacker", "semantic"} <= set(d.role) and d.n_eval.nunique() == 1
+    at = df[(df.t == 300) & (df.role == "receiver")].groupby("csit").share_at_t.first()
+    assert at[True] > 0.9 and at[True] > at[False]
+    pred = pd.read_csv(work / "reports/mnist/seed0/eval/fading_predictions.csv.gz")
+    per = pred.groupby(["t", "snr_db", "csit", "system", "role"]).index.apply(lambda s: tuple(sorted(s)))
+    assert (per.groupby(level="t").nunique() == 1).all()  # one image set per T', shared by every row at it
+    assert (work / "reports/mnist/seed0/eval/fading.png").stat().st_size > 0
+
+
 def test_learning_curves_and_selection(smoke_run):
     """Every training stage wrote its learning curve with a validation metric and one selected epoch."""
     work, _ = smoke_run

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 
-STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "train-ceiling", "train-semantic", "finetune", "evaluate", "evaluate-semantic", "attack-study", "attack-protocol", "attack-prior",
+STAGES = ["data", "train-jscc", "train-diffusion", "train-adversary", "train-strong", "train-ceiling", "train-semantic", "finetune", "evaluate", "evaluate-semantic", "attack-study", "attack-protocol", "attack-prior", "evaluate-fading",
           "train-ibal", "attack-baseline", "evaluate-baseline", "collect", "figures", "bench", "receiver-search", "guidance-search", "ibal-sweep", "summarize-seeds", "check-config"]
 
 
@@ -161,6 +161,10 @@ def _run(args) -> int:
         from .attack_study import stage_attack_protocol
 
         stage_attack_protocol(cfg, paths, device)
+    elif args.stage == "evaluate-fading":
+        from .fading_eval import stage_evaluate_fading
+
+        stage_evaluate_fading(cfg, paths, device)
     elif args.stage == "train-ibal":
         from .baseline_stages import stage_train_ibal
 

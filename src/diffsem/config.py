@@ -21,7 +21,7 @@ SCHEMA_VERSION = 1
 # Keys added to a section after models were trained with it, each with the value that reproduces the
 # behaviour from before the key existed: a checkpoint whose recorded config lacks the key matches a
 # config holding it at that value (io.load_checkpoint), so adding an option does not void trained models.
-LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot"}
+LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot", "precision": "fp32"}
 # Keys that say where inputs are: a moved project or dataset mirror does not void a trained model.
 # Only the path is ignored: whether a mirror is used at all still counts (the CIFAR-10 mirror holds JPEG
 # re-encodings of the images torchvision downloads, so the two sources are different data).
@@ -196,6 +196,15 @@ class AttackStudyCfg:
 
 
 @dataclass(frozen=True)
+class FadingCfg:
+    """Rayleigh block fading at evaluation (issue #15; decisions §37; `diffsem evaluate-fading`)."""
+
+    snr_db: tuple[float, ...]  # mean SNR of both links (receiver and eavesdropper fade independently)
+    t_grid: tuple[int, ...]  # self-noising steps T' scored under fading
+    csit: tuple[bool, ...]  # without / with the legitimate link's gain known at the transmitter
+
+
+@dataclass(frozen=True)
 class Config:
     scale: str
     seed: int  # the training seed of this run (one of `seeds` in the DAG; the CLI's --seed)
@@ -216,6 +225,7 @@ class Config:
     validation: ValidationCfg
     ceiling: TrainCfg
     attack_study: AttackStudyCfg
+    fading: FadingCfg
     catalog: dict[str, DatasetEntry]  # every dataset the project can build (`datasets` picks which)
 
     def section(self, name: str) -> dict[str, Any]:
@@ -247,7 +257,7 @@ _SECTIONS = {
     "data": DataCfg, "schedule": ScheduleCfg, "channel": ChannelCfg, "jscc": JsccCfg,
     "diffusion": DiffusionCfg, "sampler": SamplerCfg, "adversary": TrainCfg, "strong": TrainCfg,
     "finetune": FinetuneCfg, "eval": EvalCfg, "baselines": BaselinesCfg, "validation": ValidationCfg,
-    "ceiling": TrainCfg, "attack_study": AttackStudyCfg,
+    "ceiling": TrainCfg, "attack_study": AttackStudyCfg, "fading": FadingCfg,
 }
 
 

@@ -360,3 +360,31 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
         draw[role](path)
         out.append(path)
     return out
+
+
+def fading_figure(df: pd.DataFrame, path: Path, title: str) -> None:
+    """Issue #15's Fig. 8 counterpart: accuracy against the mean SNR of a Rayleigh block-fading link, one
+    panel per T'; receivers and the eavesdropper's attackers, solid without and dashed with transmitter CSI
+    (``fading_eval``)."""
+    ts = sorted(df.t.unique())
+    fig, axes = plt.subplots(1, len(ts), figsize=(4.2 * len(ts), 3.6), squeeze=False, sharey=True)
+    lines = [("receiver", "e-diffsem"), ("receiver", "diffsem"), ("receiver", "classifier"),
+             ("attacker", "diffsem"), ("semantic", "diffsem")]
+    label = {"attacker": ("Attacker (inversion + strong)", "black", "s"), "semantic": ("Attacker (semantic)", "dimgray", "P")}
+    for ax, t in zip(axes[0], ts):
+        for role, system in lines:
+            name, color, marker = STYLE[system] if role == "receiver" else label[role]
+            for csit, ls in ((False, "-"), (True, "--")):
+                d = df[(df.t == t) & (df.role == role) & (df.system == system) & (df.csit == csit)].sort_values("snr_db")
+                if d.empty:
+                    continue
+                se = _se(d.accuracy, d.n_eval)
+                ax.errorbar(d.snr_db, d.accuracy, yerr=1.96 * se, color=color, marker=marker, ls=ls, ms=4, capsize=2,
+                            label=f"{name}{' (CSIT)' if csit else ''}")
+        ax.set_title(f"T' = {t}")
+        ax.set_xlabel("mean SNR (dB), Rayleigh block fading")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("accuracy")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"{title}: receivers and eavesdropper on a fading link (both with their own CSI)")
+    _save(fig, path)

@@ -169,6 +169,38 @@ rule attack_protocol:
         "diffsem --params params.yaml --scale {params.scale} attack-protocol --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
 
 
+rule evaluate_fading:
+    """The AWGN-trained systems on a Rayleigh block-fading link, with and without transmitter CSI (issue #15)."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/jscc.pt",
+        expand("models/{{ds}}/seed{{seed}}/unet_{variant}.pt", variant=["uncond", "cond"]),
+        expand("models/{{ds}}/seed{{seed}}/receiver_{system}.pt", system=FINETUNED),
+        "models/{ds}/seed{seed}/adversary.pt",
+        "models/{ds}/seed{seed}/strong.pt",
+        "models/{ds}/seed{seed}/semantic.pt",
+    output:
+        csv="reports/{ds}/seed{seed}/eval/fading.csv",
+        predictions="reports/{ds}/seed{seed}/eval/fading_predictions.csv.gz",
+        figure=report("reports/{ds}/seed{seed}/eval/fading.png", caption="../report/fading.rst", category="Fading"),
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval", "validation", "fading"),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/evaluate_fading.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/evaluate_fading.tsv",
+    threads: JOB_THREADS
+    resources:
+        gpu=1,
+        runtime=240,
+        mem_mb=6000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} evaluate-fading --dataset {wildcards.ds} --seed {wildcards.seed} --threads {threads} > {log} 2>&1"
+
+
 rule collect:
     """metrics.csv and metrics.json from DiffSem's and every baseline's evaluation rows."""
     localrule: True  # seconds of pandas: on the submitting host, never a cluster job

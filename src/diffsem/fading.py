@@ -1,0 +1,111 @@
+"""Rayleigh block fading with receiver CSI (issue #15; docs/decisions.md §37), independent of any network.
+
+The paper leaves fading to future work.  Our model: pairs of real features form complex symbols
+s_j = z_{2j} + i z_{2j+1}; one complex gain h ~ CN(0, 1) per transmitted feature vector (block fading, so
+the denoiser sees one noise level per sample); y = h s + n with n circular Gaussian whose real and
+imaginary parts each have the AWGN link's per-element variance P / gamma (P: the sample's per-element
+power, as ``channel.awgn``).  The instantaneous SNR is gamma |h|^2, exponential with mean gamma.
+
+The receiver knows h and equalises.  For one scalar gain per block the linear MMSE estimate is
+``conj(h) y / (|h|^2 + 1/gamma)``, a shrunken copy of the zero-forcing ``y / h``; removing that shrinkage
+(the *unbiased* MMSE estimate, what a diffusion denoiser needs: signal times a known factor plus noise)
+gives exactly ``y / h``.  So the receivers use ``zf_equalize``, whose output is z plus white noise of
+per-element variance P / (gamma |h|^2) — an AWGN link at the sample's own SNR — and map that SNR to a
+diffusion step the way they do on AWGN (``self_noising.match_to_step``), one step per sample.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .channel import per_sample_power, snr_linear
+from .schedule import Schedule
+from .self_noising import compensation_variance
+
+
+def rayleigh_gains(n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """n block gains h ~ CN(0, 1) (E|h|^2 = 1), complex64."""
+    re = torch.randn(n, generator=generator, device=device)
+    im = torch.randn(n, generator=generator, device=device)
+    return torch.complex(re, im) / math.sqrt(2.0)
+
+
+def to_symbols(z: torch.Tensor) -> torch.Tensor:
+    """(B, ...) real with an even number k of elements per sample -> (B, k/2) complex symbols."""
+    flat = z.flatten(1)
+    if flat.shape[1] % 2:
+        raise ValueError(f"fading: a sample has {flat.shape[1]} real features; complex symbols need an even number")
+    return torch.complex(flat[:, 0::2].float(), flat[:, 1::2].float())
+
+
+def from_symbols(s: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Inverse of ``to_symbols`` into ``like``'s shape and dtype."""
+    flat = torch.stack([s.real, s.imag], dim=2).flatten(1)
+    return flat.to(like.dtype).view_as(like)
+
+
+def fade(z: torch.Tensor, h: torch.Tensor, snr_db: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """y = h s + n per sample (complex (B, k/2)); n's real and imaginary parts have variance P / gamma."""
+    s = to_symbols(z)
+    std = (per_sample_power(z).float() / snr_linear(snr_db)).sqrt().view(-1, 1)
+    n = torch.complex(torch.randn(s.shape, generator=generator, device=z.device),
+                      torch.randn(s.shape, generator=generator, device=z.device)) * std
+    return h.view(-1, 1) * s + n
+
+
+def zf_equalize(y: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """y / h: the unbiased (zero-forcing = unbiased-MMSE) estimate of s."""
+    return y / h.view(-1, 1)
+
+
+def mmse_equalize(y: torch.Tensor, h: torch.Tensor, snr_db: float) -> torch.Tensor:
+    """conj(h) y / (|h|^2 + 1/gamma): the linear MMSE estimate of s (shrunk towards 0).  The noise of a
+    symbol has variance 2P/gamma and the symbol power is 2P (two features of power P), hence 1/gamma."""
+    return h.conj().view(-1, 1) * y / (h.abs().pow(2).view(-1, 1) + 1.0 / snr_linear(snr_db))
+
+
+def rayleigh_channel(z: torch.Tensor, snr_db: float, generator: torch.Generator | None = None,
+                     h: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One fading link with receiver CSI: (zero-forced z_hat shaped like z, instantaneous SNR gamma |h|^2
+    per sample, linear).  ``h`` may be given (transmitter CSI needs the draw before sending)."""
+    if h is None:
+        h = rayleigh_gains(z.shape[0], generator, z.device)
+    y = fade(z, h, snr_db, generator)
+    return from_symbols(zf_equalize(y, h), z), snr_linear(snr_db) * h.abs().pow(2)
+
+
+def outage_probability(snr_db: float, threshold_db: float) -> float:
+    """P(gamma |h|^2 < gamma_th) = 1 - exp(-gamma_th / gamma) for Rayleigh fading."""
+    return 1.0 - math.exp(-snr_linear(threshold_db) / snr_linear(snr_db))
+
+
+def received_noise_variance_faded(schedule: Schedule, t_prime: int, tx_snr_db: float | None,
+                                  inst_snr: torch.Tensor) -> torch.Tensor:
+    """Per-sample variance of everything but sqrt(abar_T') f0 after zero-forcing: the self-noise the
+    transmitter added for ``tx_snr_db`` (None: plain Eq. 17) plus the channel's P / (gamma |h|^2), with
+    P = abar_T' + v the power actually sent (f0 has unit power).  ``inst_snr``: (B,) linear."""
+    abar = float(schedule.alpha_bar[t_prime])
+    v = (1.0 - abar) if tx_snr_db is None else compensation_variance(abar, tx_snr_db)
+    return v + (abar + v) / inst_snr.double()
+
+
+def self_noise_variance_csit(schedule: Schedule, t_prime: int, inst_snr: torch.Tensor) -> torch.Tensor:
+    """With CSI at the transmitter: Eq. 24's compensation at each sample's own SNR gamma |h|^2 (B,),
+    so the legitimate receiver sees exactly T' wherever the link allows (v >= 0)."""
+    abar = float(schedule.alpha_bar[t_prime])
+    g = inst_snr.double()
+    return ((g * (1.0 - abar) - abar) / (g + 1.0)).clamp_min(0.0)
+
+
+def match_steps(schedule: Schedule, t_prime: int, noise_var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``self_noising.match_to_step`` for a noise variance per sample: (steps (B,) long, scales (B,)).
+    Each sample goes to the step whose log-ESNR is nearest to abar_T' / noise, never before T'."""
+    ab = schedule.alpha_bar.double()
+    a2 = float(ab[t_prime])
+    esnr = torch.log(ab[1:] / (1 - ab[1:]))
+    target = torch.log(a2 / noise_var.double().cpu().clamp_min(1e-300))
+    t = (esnr.view(1, -1) - target.view(-1, 1)).abs().argmin(1) + 1
+    t = torch.where(noise_var.cpu() <= 0, torch.full_like(t, int(t_prime)), t).clamp_min(int(t_prime))
+    return t, (ab[t] / a2).sqrt()

@@ -1,0 +1,93 @@
+"""Rayleigh block fading (diffsem.fading; issue #15, decisions §37) against closed forms."""
+
+import math
+
+import pytest
+import torch
+
+from diffsem.channel import snr_linear
+from diffsem.fading import (from_symbols, match_steps, mmse_equalize, outage_probability, rayleigh_channel,
+                            rayleigh_gains, received_noise_variance_faded, self_noise_variance_csit, to_symbols, fade)
+from diffsem.schedule import linear_schedule
+from diffsem.self_noising import compensation_variance, match_to_step, received_noise_variance
+
+
+def _g(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_gains_have_unit_mean_power_and_mean_snr_is_the_nominal_one():
+    h = rayleigh_gains(400_000, _g())
+    g2 = h.abs().pow(2)
+    assert abs(float(g2.mean()) - 1.0) < 0.01
+    assert abs(float(g2.var()) - 1.0) < 0.02  # |h|^2 is Exp(1): variance 1
+    _, inst = rayleigh_channel(torch.randn(200_000, 2), 10.0, _g(1))
+    assert abs(float(inst.mean()) / snr_linear(10.0) - 1.0) < 0.01
+
+
+@pytest.mark.parametrize("snr_db,th_db", [(10.0, 0.0), (15.0, 10.0), (0.0, 0.0)])
+def test_outage_probability_matches_simulation(snr_db, th_db):
+    _, inst = rayleigh_channel(torch.randn(200_000, 2), snr_db, _g(2))
+    emp = float((inst < snr_linear(th_db)).double().mean())
+    assert abs(emp - outage_probability(snr_db, th_db)) < 0.005
+    assert outage_probability(snr_db, th_db) == pytest.approx(1 - math.exp(-snr_linear(th_db) / snr_linear(snr_db)))
+
+
+def test_zero_forcing_leaves_white_noise_of_variance_p_over_instantaneous_snr():
+    z = torch.randn(6, 40_000) * 0.7  # per-element power 0.49
+    h = torch.tensor([1.0, 0.3, 2.0, 0.1, 1.2, 0.05], dtype=torch.complex64) * torch.exp(1j * torch.rand(6) * 6.28)
+    z_hat, inst = rayleigh_channel(z, 12.0, _g(3), h=h)
+    assert torch.allclose(inst, snr_linear(12.0) * h.abs().pow(2))
+    p = z.pow(2).mean(1)
+    measured = (z_hat - z).pow(2).mean(1)
+    assert torch.allclose(measured, p / inst, rtol=0.03)
+    assert abs(float(((z_hat - z) * z).mean())) < 0.02  # unbiased: noise uncorrelated with the signal
+
+
+def test_mmse_error_is_the_closed_form_and_below_zero_forcing():
+    z = torch.randn(5, 60_000)  # unit per-element power: symbols of power 2
+    h = torch.tensor([1.0, 0.5, 0.2, 1.5, 0.05], dtype=torch.complex64)
+    y = fade(z, h, 5.0, _g(4))
+    s = to_symbols(z)
+    mse = (mmse_equalize(y, h, 5.0) - s).abs().pow(2).mean(1)
+    inv = 1 / snr_linear(5.0)
+    closed = 2 * inv / (h.abs().pow(2) + inv)  # sigma_s^2 * sigma_n^2 / (|h|^2 sigma_s^2 + sigma_n^2), sigma_s^2 = 2
+    assert torch.allclose(mse, closed, rtol=0.03)
+    zf = (y / h.view(-1, 1) - s).abs().pow(2).mean(1)
+    assert (mse < zf).all()
+
+
+def test_symbols_round_trip_and_odd_lengths_are_refused():
+    z = torch.randn(3, 4, 8, 8)
+    assert torch.equal(from_symbols(to_symbols(z), z), z)
+    with pytest.raises(ValueError, match="even"):
+        to_symbols(torch.randn(2, 7))
+
+
+def test_per_sample_steps_and_noise_reduce_to_the_awgn_forms():
+    sched = linear_schedule()
+    for t in (0, 1, 150, 300, 500):
+        for snr in (-5.0, 15.0):
+            inst = torch.full((2,), snr_linear(snr), dtype=torch.float64)
+            v = received_noise_variance_faded(sched, t, snr, inst)
+            assert float(v[0]) == pytest.approx(received_noise_variance(sched, t, snr), rel=1e-12)
+            steps, scales = match_steps(sched, t, v)
+            st, sc = match_to_step(sched, t, float(v[0]))
+            assert int(steps[0]) == st and float(scales[0]) == pytest.approx(sc, rel=1e-9)
+            if t:  # CSI at the transmitter at the nominal SNR is Eq. 24's compensation
+                assert float(self_noise_variance_csit(sched, t, inst)[0]) == pytest.approx(
+                    compensation_variance(float(sched.alpha_bar[t]), snr), rel=1e-9, abs=1e-12)
+    # a deep fade puts the sample on a later step, a good one never before T'
+    v = received_noise_variance_faded(sched, 150, 15.0, torch.tensor([snr_linear(15.0) * 0.01, snr_linear(15.0) * 10]))
+    steps, _ = match_steps(sched, 150, v)
+    assert int(steps[0]) > 150 and int(steps[1]) == 150
+
+
+def test_csit_compensation_lands_exactly_on_t_prime():
+    sched = linear_schedule()
+    inst = torch.tensor([3.0, 30.0, 300.0], dtype=torch.float64)
+    for t in (150, 300):
+        v = self_noise_variance_csit(sched, t, inst)
+        abar = float(sched.alpha_bar[t])
+        total = v + (abar + v) / inst
+        assert torch.allclose(total, torch.full_like(total, 1 - abar), rtol=1e-9)
