@@ -128,6 +128,21 @@ def load_ibal(paths: Paths, cfg: Config, system: str, device):
     return tx.to(device).eval(), clf.to(device).eval()
 
 
+def load_ibal_attack(paths: Paths, cfg: Config, system: str, device) -> tuple[torch.nn.Module, dict]:
+    """(strong classifier, {point_key(t, snr): inversion network}) of the attacker on an IBAL system."""
+    spec = cfg.spec
+    state = load_checkpoint(paths.baseline_attack(system), f"{system}_attack", {"dataset": paths.dataset},
+                            attack_config(cfg, paths.dataset, system))
+    strong = spec.strong()
+    load_module_state(strong, state["strong"], paths.baseline_attack(system))
+    advs = {}
+    for key, sd in state["adversaries"].items():
+        net = spec.adversary()
+        load_module_state(net, sd, paths.baseline_attack(system))
+        advs[key] = net.to(device).eval()
+    return strong.to(device).eval(), advs
+
+
 def ibal_sender(cfg: Config, paths: Paths, system: str, device):
     """sender(x_uint8) -> send(rows, t, snr, g) for an IBAL transmitter (stages.listener's contract): its
     features computed once, then the channel at the SNR equivalent to the grid point (``ibal_send``)."""
@@ -294,16 +309,7 @@ def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> p
         strong = strong.to(device).eval()
     else:
         tx, clf = load_ibal(paths, cfg, system, device)
-        state = load_checkpoint(paths.baseline_attack(system), f"{system}_attack", {"dataset": paths.dataset},
-                                attack_config(cfg, paths.dataset, system))
-        strong = spec.strong()
-        load_module_state(strong, state["strong"], paths.baseline_attack(system))
-        strong = strong.to(device).eval()
-        advs = {}
-        for key, sd in state["adversaries"].items():
-            net = spec.adversary()
-            load_module_state(net, sd, paths.baseline_attack(system))
-            advs[key] = net.to(device).eval()
+        strong, advs = load_ibal_attack(paths, cfg, system, device)
 
     if system == "direct":
         def observe(x, t, snr, g):

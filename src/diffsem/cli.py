@@ -105,8 +105,9 @@ def _run(args) -> int:
     allowed = {"finetune": ("classifier-ft", "diffsem", "e-diffsem"), "train-ibal": ("ibal", "ibal-d"),
                "attack-baseline": ("ibal", "ibal-d", "permutation"),
                "evaluate-baseline": ("direct", "permutation", "ibal", "ibal-d"),
-               "train-semantic": ("diffsem", "ibal", "ibal-d"), "evaluate-semantic": ("diffsem", "ibal", "ibal-d")}
-    if args.stage in ("train-semantic", "evaluate-semantic") and args.system is None:
+               "train-semantic": ("diffsem", "ibal", "ibal-d"), "evaluate-semantic": ("diffsem", "ibal", "ibal-d"),
+               "evaluate-fading": ("diffsem", "ibal", "ibal-d")}
+    if args.stage in ("train-semantic", "evaluate-semantic", "evaluate-fading") and args.system is None:
         args.system = "diffsem"  # the semantic attacker on DiffSem's transmitter
     if args.stage in allowed and args.system not in allowed[args.stage]:
         raise ValueError(f"{args.stage} needs --system {'|'.join(allowed[args.stage])}")
@@ -164,7 +165,7 @@ def _run(args) -> int:
     elif args.stage == "evaluate-fading":
         from .fading_eval import stage_evaluate_fading
 
-        stage_evaluate_fading(cfg, paths, device)
+        stage_evaluate_fading(cfg, paths, device, args.system)
     elif args.stage == "train-ibal":
         from .baseline_stages import stage_train_ibal
 

@@ -11,6 +11,12 @@ and map each sample's noise level to a diffusion step, as on AWGN but per sample
   (judged by the strong classifier) and, where trained, its semantic attacker. Its networks were trained
   on AWGN; an attacker trained on faded queries could only be stronger, so its rows are lower bounds.
 
+IBAL and IBAL-D (``--system ibal|ibal-d``) send their features over the same fading model at the mean SNR
+equivalent to the grid point (``baselines.effective_snr_db``, as on AWGN); IBAL-D's classifier takes each
+sample's instantaneous SNR (it is channel-adaptive), IBAL's none; their eavesdropper puts each sample on
+the attacker point whose equivalent SNR is nearest its own instantaneous SNR. They have no self-noising,
+so transmitter CSI does not apply to them (rows with ``csit`` False only).
+
 ``csit``: with the legitimate link's gain known at the transmitter, the self-noise is Eq. 24's at that
 sample's instantaneous SNR, so the receiver sees T' exactly wherever the link allows it; without, it is
 the nominal SNR's. The two variants use the same images, gains and noise draws (paired).
@@ -129,32 +135,130 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
     return rows, samples
 
 
-def stage_evaluate_fading(cfg: Config, paths: Paths, device) -> pd.DataFrame:
-    """The fading grid (``fading.snr_db`` x ``fading.t_grid``, each with and without CSIT) for every
-    evaluation seed -> eval/fading.csv, per-sample predictions (eval/fading_predictions.csv.gz) and a figure."""
+@torch.no_grad()
+def fading_point_ibal(cfg: Config, ds: str, split, system: str, parts: dict, t: int, snr: float, seed: int,
+                      device) -> tuple[list[dict], list[dict]]:
+    """IBAL / IBAL-D at one (T', mean SNR): its receiver and its attackers (module docstring)."""
+    from .baselines import effective_snr_db, ibal_features, snr_input
+
+    sched = parts["schedule"]
+    s_eq = effective_snr_db(sched, t, snr)
+    pts = sorted(parts["adversaries"])  # (t, snr) points of the attacker on this transmitter
+    eq_db = torch.tensor([effective_snr_db(sched, a, b) for a, b in pts], dtype=torch.float64)
+    idx = split.images(cfg.eval.test_part(t, float(cfg.eval.snr_db))).idx
+    g = generator(point_seed(seed, t, snr, SEED["fading"]), device)
+    preds = {k: [] for k in ("receiver", "attacker", "semantic", "ssim", "psnr")}
+    labels = []
+    for b in idx.split(cfg.eval.batch_size):
+        x = to_float(split.test_x[b]).to(device)
+        labels.append(split.test_y[b])
+        f = ibal_features(parts["tx"], x)
+        n = f.shape[0]
+        h_rx, h_eve = rayleigh_gains(n, g, device), rayleigh_gains(n, g, device)
+        z_rx, inst_rx = rayleigh_channel(f, s_eq, g, h_rx)
+        z_eve, inst_eve = rayleigh_channel(f, s_eq, g, h_eve)
+        # IBAL-D reads its SNR estimate, clamped to the range its input encodes (baselines.snr_input)
+        tt = (snr_input((10 * torch.log10(inst_rx)).clamp(-20, 40).to(f.dtype), n, f) if system == "ibal-d"
+              else torch.zeros(n, 1, device=device, dtype=f.dtype))
+        preds["receiver"].append(parts["classifier"](z_rx, z_rx, tt).argmax(1).cpu())
+        pick = (eq_db.view(1, -1) - 10 * torch.log10(inst_eve.double().cpu()).view(-1, 1)).abs().argmin(1)
+        att, sem, x_hat = torch.empty(n, dtype=torch.long), torch.empty(n, dtype=torch.long), torch.empty_like(x)
+        for j in pick.unique().tolist():
+            m = pick == j
+            md = m.to(device)
+            x_hat[md] = parts["adversaries"][pts[j]](z_eve[md]).clamp(0, 1)
+            att[m] = parts["strong"](x_hat[md]).argmax(1).cpu()
+            if pts[j] in parts["semantic"]:
+                sem[m] = parts["semantic"][pts[j]](z_eve[md]).argmax(1).cpu()
+        preds["attacker"].append(att)
+        if parts["semantic"]:
+            preds["semantic"].append(sem)
+        s_, p_ = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
+        preds["ssim"].append(s_)
+        preds["psnr"].append(p_)
+    y_all, index = torch.cat(labels), idx.tolist()
+    ssim, psnr = float(np.concatenate(preds["ssim"]).mean()), float(np.concatenate(preds["psnr"]).mean())
+    rows, samples = [], []
+    for role in ("receiver", "attacker", "semantic"):
+        if not preds[role]:
+            continue
+        pred = torch.cat(preds[role])
+        rows.append({"dataset": ds, "system": system, "role": role, "t": t, "snr_db": snr, "csit": False, "seed": seed,
+                     "accuracy": float((pred == y_all).double().mean()), "ssim": ssim if role == "attacker" else math.nan,
+                     "psnr": psnr if role == "attacker" else math.nan, "n_eval": int(idx.numel()),
+                     "mean_step": math.nan, "share_at_t": math.nan})
+        samples += [{**r, "csit": False} for r in prediction_rows(ds, system, role, t, snr, seed, index, y_all.tolist(), pred.tolist())]
+    return rows, samples
+
+
+def _ibal_parts(cfg: Config, paths: Paths, system: str, device) -> dict:
+    from .baseline_stages import load_ibal, load_ibal_attack
+    from .stages import load_semantic, schedule_of
+
+    tx, clf = load_ibal(paths, cfg, system, device)
+    strong, advs = load_ibal_attack(paths, cfg, system, device)
+    advs = {(int(k.split("@")[0]), float(k.split("@")[1])): net for k, net in advs.items()}
+    semantic = load_semantic(paths, cfg, device, system) if paths.semantic_of(system).is_file() else {}
+    return {"schedule": schedule_of(cfg), "tx": tx, "classifier": clf, "strong": strong, "adversaries": advs,
+            "semantic": semantic}
+
+
+def fading_part(system: str) -> str:
+    """The eval part a system's fading rows go to: eval/fading.csv (DiffSem), eval/fading_<system>.csv."""
+    return "fading" if system == "diffsem" else f"fading_{system}"
+
+
+def stage_evaluate_fading(cfg: Config, paths: Paths, device, system: str = "diffsem") -> pd.DataFrame:
+    """The fading grid (``fading.snr_db`` x ``fading.t_grid``; DiffSem with and without CSIT) for every
+    evaluation seed -> eval/<fading part>.csv and its per-sample predictions."""
     from tqdm import tqdm
 
-    from .trained import TrainedRun
-
     split = load_split(paths.split, with_test=True)
-    run = TrainedRun(cfg, paths, device)
-    if not any(p[1] == float(cfg.eval.snr_db) for p in run.adversaries):
-        raise RuntimeError(f"evaluate-fading: no attacker trained at the evaluation SNR {cfg.eval.snr_db:g} dB")
+    if system == "diffsem":
+        from .trained import TrainedRun
+
+        run = TrainedRun(cfg, paths, device)
+        if not any(p[1] == float(cfg.eval.snr_db) for p in run.adversaries):
+            raise RuntimeError(f"evaluate-fading: no attacker trained at the evaluation SNR {cfg.eval.snr_db:g} dB")
+        score = lambda t, snr, seed: fading_point(cfg, paths.dataset, split, run, t, snr, seed, device)  # noqa: E731
+    else:
+        parts = _ibal_parts(cfg, paths, system, device)
+        score = lambda t, snr, seed: fading_point_ibal(cfg, paths.dataset, split, system, parts, t, snr, seed, device)  # noqa: E731
     rows, samples = [], []
     points = [(seed, t, snr) for seed in cfg.eval.seeds for t in cfg.fading.t_grid for snr in cfg.fading.snr_db]
-    for seed, t, snr in tqdm(points, desc=f"fading {paths.dataset}", mininterval=5):
-        r, s = fading_point(cfg, paths.dataset, split, run, int(t), float(snr), int(seed), device)
+    for seed, t, snr in tqdm(points, desc=f"fading {paths.dataset} {system}", mininterval=5):
+        r, s = score(int(t), float(snr), int(seed))
         rows += r
         samples += s
         print(f"fading {paths.dataset} t={t} snr={snr:g} seed={seed}: " + "; ".join(
             f"{'csit' if c else 'no csit'}: " + ", ".join(f"{x['system'] if x['role'] == 'receiver' else x['role']} {x['accuracy']:.3f}"
                                                            for x in r if x["csit"] == c) for c in cfg.fading.csit), flush=True)
     df = pd.DataFrame(rows, columns=COLUMNS)
-    with atomic_path(paths.predictions("fading")) as tmp:
+    with atomic_path(paths.predictions(fading_part(system))) as tmp:
         pd.DataFrame(samples).to_csv(tmp, index=False, compression="gzip")
-    with atomic_path(paths.eval_part("fading")) as tmp:
+    with atomic_path(paths.eval_part(fading_part(system))) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
-    from .figures import fading_figure
-
-    fading_figure(df, paths.eval_part("fading").with_suffix(".png"), cfg.entry.title or paths.dataset)
     return df
+
+
+def across_seeds(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Fading rows of several training seeds (eval/fading*.csv) -> per (system, t, mean SNR, csit): the
+    receiver's accuracy, the strongest attacker's (inversion or semantic, the better one in each seed) and
+    their gap, each as mean and Student-t 95 % half-width over seeds (``stats.seed_ci``)."""
+    from .stats import seed_ci
+
+    df = pd.concat(frames, ignore_index=True)
+    att = (df[df.role != "receiver"].groupby(["system", "t", "snr_db", "csit", "seed"]).accuracy.max()
+           .rename("attacker"))
+    rows = []
+    for (system, t, snr, csit), g in df[df.role == "receiver"].groupby(["system", "t", "snr_db", "csit"]):
+        owner = "diffsem" if system in RECEIVERS else system  # DiffSem's receivers share its transmitter
+        a = att.reindex([(owner, t, snr, csit, s) for s in g.seed]).to_numpy()
+        rx = g.accuracy.to_numpy()
+        out = {"system": system, "t": int(t), "snr_db": float(snr), "csit": bool(csit)}
+        for name, v in (("receiver", rx), ("attacker", a), ("gap", rx - a)):
+            m, h, n = seed_ci(v[~np.isnan(v)])
+            out |= {name: m, f"{name}_ci": h}
+        out["seeds"] = n
+        rows.append(out)
+    return pd.DataFrame(rows)

@@ -9,7 +9,8 @@ Roles: ``schedule`` (Fig. 3), ``accuracy_vs_t`` (4/9), ``accuracy_vs_ssim_psnr``
 training loss and validation metric per epoch, the selected epoch marked) and ``privacy_utility`` (ours,
 every dataset: receiver accuracy against the attacker on the same transmitter, one curve per system) and
 ``attack_study`` (ours, every dataset: the attackers under a worse eavesdropper channel, fewer queries and
-surrogate data at the headline points; attack_study.py).
+surrogate data at the headline points; attack_study.py) and ``fading`` (ours, every dataset: receivers and
+attackers on a Rayleigh block-fading link against its mean SNR; fading_eval.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ FIGURES: dict[str, dict[str, str]] = {
         "learning_curves": "curves",
         "privacy_utility": "privacy_utility",
         "attack_study": "attack_study",
+        "fading": "fading",
     },
     "cifar10": {
         "accuracy_vs_t": "fig9_accuracy_vs_t",
@@ -33,6 +35,7 @@ FIGURES: dict[str, dict[str, str]] = {
         "learning_curves": "curves",
         "privacy_utility": "privacy_utility",
         "attack_study": "attack_study",
+        "fading": "fading",
     },
 }
 
@@ -52,6 +55,7 @@ GENERIC: dict[str, str] = {
     "learning_curves": "curves",
     "privacy_utility": "privacy_utility",
     "attack_study": "attack_study",
+    "fading": "fading",
 }
 
 

@@ -331,6 +331,7 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
     from .figure_names import CURVES, figure_files
 
     from .evaluate import attack_rows, paper_rows
+    from .fading_eval import fading_part
 
     everything = pd.read_csv(paths.metrics_csv)
     df = paper_rows(everything)
@@ -353,6 +354,9 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
         "learning_curves": lambda p: learning_curves(paths.curve("jscc").parent, p, CURVES),
         "privacy_utility": lambda p: privacy_utility(df, snr_db, p, ds_name, semantic),
         "attack_study": lambda p: attack_study(pd.read_csv(paths.attack_study), p, ds_name),
+        "fading": lambda p: fading_figure(pd.concat([pd.read_csv(paths.eval_part(fading_part(s))) for s in
+                                                     ("diffsem", *(b for b in cfg.baselines.systems if b in ("ibal", "ibal-d")))]),
+                                          p, ds_name),
     }
     out = []
     for role, stem in files.items():
@@ -364,27 +368,38 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
 
 def fading_figure(df: pd.DataFrame, path: Path, title: str) -> None:
     """Issue #15's Fig. 8 counterpart: accuracy against the mean SNR of a Rayleigh block-fading link, one
-    panel per T'; receivers and the eavesdropper's attackers, solid without and dashed with transmitter CSI
-    (``fading_eval``)."""
+    panel per T' (``fading_eval``; IBAL's at the equivalent SNR of the grid point). Receivers solid
+    (DiffSem's with transmitter CSI dashed); the eavesdropper's attackers dotted — DiffSem's inversion and
+    semantic attackers, and for IBAL / IBAL-D the stronger of the two at each point."""
     ts = sorted(df.t.unique())
-    fig, axes = plt.subplots(1, len(ts), figsize=(4.2 * len(ts), 3.6), squeeze=False, sharey=True)
-    lines = [("receiver", "e-diffsem"), ("receiver", "diffsem"), ("receiver", "classifier"),
-             ("attacker", "diffsem"), ("semantic", "diffsem")]
-    label = {"attacker": ("Attacker (inversion + strong)", "black", "s"), "semantic": ("Attacker (semantic)", "dimgray", "P")}
+    fig, axes = plt.subplots(1, len(ts), figsize=(4.4 * len(ts), 3.8), squeeze=False, sharey=True)
+    att_style = {("diffsem", "attacker"): ("Attacker (inversion + strong)", "black", "s"),
+                 ("diffsem", "semantic"): ("Attacker (semantic)", "dimgray", "P")}
     for ax, t in zip(axes[0], ts):
-        for role, system in lines:
-            name, color, marker = STYLE[system] if role == "receiver" else label[role]
+        at = df[df.t == t]
+        for system in ("e-diffsem", "diffsem", "classifier", "ibal", "ibal-d"):
+            name, color, marker = STYLE[system]
             for csit, ls in ((False, "-"), (True, "--")):
-                d = df[(df.t == t) & (df.role == role) & (df.system == system) & (df.csit == csit)].sort_values("snr_db")
-                if d.empty:
-                    continue
-                se = _se(d.accuracy, d.n_eval)
-                ax.errorbar(d.snr_db, d.accuracy, yerr=1.96 * se, color=color, marker=marker, ls=ls, ms=4, capsize=2,
+                d = at[(at.role == "receiver") & (at.system == system) & (at.csit == csit)].sort_values("snr_db")
+                if not d.empty:
+                    ax.errorbar(d.snr_db, d.accuracy, yerr=1.96 * _se(d.accuracy, d.n_eval), color=color, marker=marker,
+                                ls=ls, ms=4, capsize=2, label=f"{name}{' (CSIT)' if csit else ''}")
+        for (system, role), (name, color, marker) in att_style.items():
+            for csit, ls in ((False, ":"), (True, "-.")):
+                d = at[(at.role == role) & (at.system == system) & (at.csit == csit)].sort_values("snr_db")
+                if not d.empty:
+                    ax.plot(d.snr_db, d.accuracy, color=color, marker=marker, ls=ls, ms=4,
                             label=f"{name}{' (CSIT)' if csit else ''}")
+        for system in ("ibal", "ibal-d"):
+            d = at[(at.system == system) & (at.role != "receiver")]
+            if not d.empty:
+                best = d.groupby("snr_db").accuracy.max()
+                name, color, marker = STYLE[system]
+                ax.plot(best.index, best.values, color=color, marker=marker, ls=":", ms=4, label=f"{name}'s strongest attacker")
         ax.set_title(f"T' = {t}")
         ax.set_xlabel("mean SNR (dB), Rayleigh block fading")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("accuracy")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.suptitle(f"{title}: receivers and eavesdropper on a fading link (both with their own CSI)")
+    axes[0][-1].legend(fontsize=6, loc="lower right")
+    fig.suptitle(f"{title}: receivers and eavesdropper on a fading link (each with its own CSI)")
     _save(fig, path)

@@ -86,6 +86,34 @@ rule evaluate_semantic_ibal:
         "diffsem --params params.yaml --scale {params.scale} evaluate-semantic --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.bsys} --threads {threads} > {log} 2>&1"
 
 
+rule evaluate_fading_ibal:
+    """IBAL / IBAL-D on the same Rayleigh block-fading link, at each grid point's equivalent SNR (issue #15)."""
+    input:
+        "data/{ds}/seed{seed}/split.pt",
+        "models/{ds}/seed{seed}/{bsys}.pt",
+        "models/{ds}/seed{seed}/attack_{bsys}.pt",
+        "models/{ds}/seed{seed}/semantic_{bsys}.pt",
+    output:
+        csv="reports/{ds}/seed{seed}/eval/fading_{bsys}.csv",
+        predictions="reports/{ds}/seed{seed}/eval/fading_{bsys}_predictions.csv.gz",
+    params:
+        scale=SCALE,
+        cfg=effective("data", "schedule", "channel", "diffusion", "adversary", "strong", "eval", "validation", "ceiling", "baselines", "fading", drop=("diffusion.cond_labels",)),
+    conda:
+        "../envs/diffsem.yaml"
+    log:
+        "logs/{ds}/seed{seed}/evaluate_fading_{bsys}.log",
+    benchmark:
+        "benchmarks/{ds}/seed{seed}/evaluate_fading_{bsys}.tsv",
+    threads: JOB_THREADS
+    resources:
+        gpu=1,
+        runtime=60,
+        mem_mb=4000,
+    shell:
+        "diffsem --params params.yaml --scale {params.scale} evaluate-fading --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.bsys} --threads {threads} > {log} 2>&1"
+
+
 rule attack_study:
     """Attackers under a worse eavesdropper channel, fewer queries and surrogate data (headline points)."""
     input:
@@ -182,7 +210,6 @@ rule evaluate_fading:
     output:
         csv="reports/{ds}/seed{seed}/eval/fading.csv",
         predictions="reports/{ds}/seed{seed}/eval/fading_predictions.csv.gz",
-        figure=report("reports/{ds}/seed{seed}/eval/fading.png", caption="../report/fading.rst", category="Fading"),
     params:
         scale=SCALE,
         cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval", "validation", "fading"),

@@ -1,0 +1,54 @@
+"""The fading tables of docs/results.md (issue #15) from finished runs' reports/<ds>/seed<k>/eval/fading*.csv.
+
+    python scripts/fading_table.py [--dataset mnist] [--root .] [--seeds 0,1,2] [--paired-seed 0]
+
+Prints (1) every system's receiver, strongest attacker and gap per (T', mean SNR, CSIT), mean ± Student-t
+95 % over the seeds; (2) for one seed, paired tests on the same images and draws (exact McNemar, paired
+bootstrap CI, Holm over the table): E-DiffSem with against without transmitter CSI, and E-DiffSem against
+each of the eavesdropper's attackers.
+"""
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from diffsem.fading_eval import across_seeds
+from diffsem.stats import compare, verdict
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="mnist")
+    ap.add_argument("--root", default=".")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--paired-seed", type=int, default=0)
+    a = ap.parse_args()
+    seeds = [int(s) for s in a.seeds.split(",")]
+    base = Path(a.root) / "reports" / a.dataset
+    frames = [pd.read_csv(p) for s in seeds for p in sorted((base / f"seed{s}" / "eval").glob("fading*.csv"))]
+    if not frames:
+        raise SystemExit(f"fading_table: no eval/fading*.csv under {base}/seed{{{a.seeds}}}")
+    t = across_seeds(frames)
+    t = t[t.system.isin(["e-diffsem", "classifier-ft", "ibal", "ibal-d"])]
+    print("| system | T' | mean SNR (dB) | CSIT | receiver | strongest attacker | gap (pts) | seeds |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in t.sort_values(["t", "system", "csit", "snr_db"]).itertuples():
+        print(f"| {r.system} | {r.t} | {r.snr_db:g} | {'yes' if r.csit else 'no'} | {r.receiver:.4f} ± {r.receiver_ci:.4f} | "
+              f"{r.attacker:.4f} ± {r.attacker_ci:.4f} | {100 * r.gap:+.2f} ± {100 * r.gap_ci:.2f} | {r.seeds} |")
+    pred = pd.read_csv(base / f"seed{a.paired_seed}" / "eval" / "fading_predictions.csv.gz")
+    pred = pred[pred.t > 0]
+    tagged = pred.assign(system=pred.system + pred.csit.map({True: "+csit", False: ""}))
+    pairs = [("e-diffsem+csit", "e-diffsem"), ("e-diffsem", "diffsem:attacker"), ("e-diffsem", "diffsem:semantic"),
+             ("e-diffsem+csit", "diffsem+csit:attacker"), ("e-diffsem+csit", "diffsem+csit:semantic")]
+    c = compare(tagged, pairs)
+    print(f"\nPaired tests, seed {a.paired_seed} (Holm over {len(c)} comparisons)\n")
+    print("| T' | mean SNR | A − B | A | B | diff (pts) | 95 % CI | Holm p | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in c.sort_values(["t", "snr_db"]).itertuples():
+        print(f"| {r.t} | {r.snr_db:g} | {r.a} − {r.b} | {r.acc_a:.4f} | {r.acc_b:.4f} | {100 * r.diff:+.2f} | "
+              f"({100 * r.ci_lo:+.2f}, {100 * r.ci_hi:+.2f}) | {r.p_holm:.2g} | {verdict(r.diff, r.p_holm)} |")
+
+
+if __name__ == "__main__":
+    main()
