@@ -26,10 +26,10 @@ def main() -> None:
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
     base = Path(a.root) / "reports" / a.dataset
-    frames = [pd.read_csv(p) for s in seeds for p in sorted((base / f"seed{s}" / "eval").glob("fading*.csv"))]
-    if not frames:
+    runs = {s: [pd.read_csv(p) for p in sorted((base / f"seed{s}" / "eval").glob("fading*.csv"))] for s in seeds}
+    if not any(runs.values()):
         raise SystemExit(f"fading_table: no eval/fading*.csv under {base}/seed{{{a.seeds}}}")
-    t = across_seeds(frames)
+    t = across_seeds(runs)
     t = t[t.system.isin(["e-diffsem", "classifier-ft", "ibal", "ibal-d"])]
     print("| system | T' | mean SNR (dB) | CSIT | receiver | strongest attacker | gap (pts) | seeds |")
     print("|---|---|---|---|---|---|---|---|")

@@ -94,17 +94,18 @@ def test_csit_compensation_lands_exactly_on_t_prime():
 
 
 def test_across_seeds_takes_the_stronger_attacker_per_seed():
+    """Training seeds are the runs (each frame's own `seed` is the evaluation seed, 0 in all of them)."""
     import pandas as pd
 
     from diffsem.fading_eval import across_seeds
 
-    rows = []
-    for seed, (rx, inv, sem) in enumerate([(0.80, 0.70, 0.75), (0.82, 0.79, 0.71), (0.81, 0.74, 0.74)]):
-        base = {"t": 300, "snr_db": 10.0, "csit": False, "seed": seed}
-        rows += [{**base, "system": "e-diffsem", "role": "receiver", "accuracy": rx},
-                 {**base, "system": "diffsem", "role": "attacker", "accuracy": inv},
-                 {**base, "system": "diffsem", "role": "semantic", "accuracy": sem}]
-    out = across_seeds([pd.DataFrame(rows)]).iloc[0]
+    runs = {}
+    for k, (rx, inv, sem) in enumerate([(0.80, 0.70, 0.75), (0.82, 0.79, 0.71), (0.81, 0.74, 0.74)]):
+        base = {"t": 300, "snr_db": 10.0, "csit": False, "seed": 0}
+        runs[k] = [pd.DataFrame([{**base, "system": "e-diffsem", "role": "receiver", "accuracy": rx},
+                                 {**base, "system": "diffsem", "role": "attacker", "accuracy": inv},
+                                 {**base, "system": "diffsem", "role": "semantic", "accuracy": sem}])]
+    out = across_seeds(runs).iloc[0]
     assert out.seeds == 3 and out.receiver == pytest.approx(0.81)
     assert out.attacker == pytest.approx((0.75 + 0.79 + 0.74) / 3)
     assert out.gap == pytest.approx(0.81 - (0.75 + 0.79 + 0.74) / 3) and out.gap_ci > 0

@@ -241,19 +241,21 @@ def stage_evaluate_fading(cfg: Config, paths: Paths, device, system: str = "diff
     return df
 
 
-def across_seeds(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Fading rows of several training seeds (eval/fading*.csv) -> per (system, t, mean SNR, csit): the
-    receiver's accuracy, the strongest attacker's (inversion or semantic, the better one in each seed) and
-    their gap, each as mean and Student-t 95 % half-width over seeds (``stats.seed_ci``)."""
+def across_seeds(runs: dict[int, list[pd.DataFrame]]) -> pd.DataFrame:
+    """Fading rows of several training seeds ({training seed: its eval/fading*.csv frames}; a frame's own
+    ``seed`` column is the evaluation seed, averaged here) -> per (system, t, mean SNR, csit): the
+    receiver's accuracy, the strongest attacker's (inversion or semantic, the better one in each training
+    seed) and their gap, each as mean and Student-t 95 % half-width over training seeds (``stats.seed_ci``)."""
     from .stats import seed_ci
 
-    df = pd.concat(frames, ignore_index=True)
-    att = (df[df.role != "receiver"].groupby(["system", "t", "snr_db", "csit", "seed"]).accuracy.max()
-           .rename("attacker"))
+    df = pd.concat([f.assign(train_seed=k) for k, frames in runs.items() for f in frames], ignore_index=True)
+    keys = ["system", "t", "snr_db", "csit", "train_seed"]
+    per = df.groupby([*keys, "role"]).accuracy.mean().reset_index()  # over evaluation seeds
+    att = per[per.role != "receiver"].groupby(keys).accuracy.max()
     rows = []
-    for (system, t, snr, csit), g in df[df.role == "receiver"].groupby(["system", "t", "snr_db", "csit"]):
+    for (system, t, snr, csit), g in per[per.role == "receiver"].groupby(["system", "t", "snr_db", "csit"]):
         owner = "diffsem" if system in RECEIVERS else system  # DiffSem's receivers share its transmitter
-        a = att.reindex([(owner, t, snr, csit, s) for s in g.seed]).to_numpy()
+        a = att.reindex([(owner, t, snr, csit, s) for s in g.train_seed]).to_numpy()
         rx = g.accuracy.to_numpy()
         out = {"system": system, "t": int(t), "snr_db": float(snr), "csit": bool(csit)}
         for name, v in (("receiver", rx), ("attacker", a), ("gap", rx - a)):

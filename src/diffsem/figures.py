@@ -400,6 +400,7 @@ def fading_figure(df: pd.DataFrame, path: Path, title: str) -> None:
         ax.set_xlabel("mean SNR (dB), Rayleigh block fading")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("accuracy")
-    axes[0][-1].legend(fontsize=6, loc="lower right")
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=5, fontsize=7, frameon=False)
     fig.suptitle(f"{title}: receivers and eavesdropper on a fading link (each with its own CSI)")
     _save(fig, path)
