@@ -5,7 +5,7 @@
 Prints (1) every system's receiver, strongest attacker and gap per (T', mean SNR, CSIT), mean ± Student-t
 95 % over the seeds; (2) for one seed, paired tests on the same images and draws (exact McNemar, paired
 bootstrap CI, Holm over the table): E-DiffSem with against without transmitter CSI, and E-DiffSem against
-each of the eavesdropper's attackers.
+each of the eavesdropper's attackers (inversion, semantic, semantic trained on faded queries).
 """
 
 import argparse
@@ -40,7 +40,8 @@ def main() -> None:
     pred = pred[pred.t > 0]
     tagged = pred.assign(system=pred.system + pred.csit.map({True: "+csit", False: ""}))
     pairs = [("e-diffsem+csit", "e-diffsem"), ("e-diffsem", "diffsem:attacker"), ("e-diffsem", "diffsem:semantic"),
-             ("e-diffsem+csit", "diffsem+csit:attacker"), ("e-diffsem+csit", "diffsem+csit:semantic")]
+             ("e-diffsem", "diffsem:fading_semantic"), ("e-diffsem+csit", "diffsem+csit:attacker"),
+             ("e-diffsem+csit", "diffsem+csit:semantic"), ("e-diffsem+csit", "diffsem+csit:fading_semantic")]
     c = compare(tagged, pairs)
     print(f"\nPaired tests, seed {a.paired_seed} (Holm over {len(c)} comparisons)\n")
     print("| T' | mean SNR | A − B | A | B | diff (pts) | 95 % CI | Holm p | verdict |")

@@ -109,3 +109,10 @@ def match_steps(schedule: Schedule, t_prime: int, noise_var: torch.Tensor) -> tu
     t = (esnr.view(1, -1) - target.view(-1, 1)).abs().argmin(1) + 1
     t = torch.where(noise_var.cpu() <= 0, torch.full_like(t, int(t_prime)), t).clamp_min(int(t_prime))
     return t, (ab[t] / a2).sqrt()
+
+
+def lmmse_scale(abar: float, noise_var: torch.Tensor) -> torch.Tensor:
+    """Per-sample factor of the linear MMSE estimate of a unit-power f0 from sqrt(abar) f0 + n with noise
+    variance ``noise_var``: sqrt(abar) / (abar + noise_var). What a fading-trained attacker reads: the
+    estimate's amplitude carries the sample's noise level, which a plain z_hat would not."""
+    return abar**0.5 / (abar + noise_var)

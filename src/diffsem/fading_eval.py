@@ -8,8 +8,11 @@ and map each sample's noise level to a diffusion step, as on AWGN but per sample
   matches (``fading.match_steps``), grouped by step;
 * the **eavesdropper** puts each sample on the attacker point (T_a, eval SNR) whose training input had
   the nearest ESNR, scales it onto that point's signal level and applies that point's inversion network
-  (judged by the strong classifier) and, where trained, its semantic attacker. Its networks were trained
-  on AWGN; an attacker trained on faded queries could only be stronger, so its rows are lower bounds.
+  (judged by the strong classifier) and, where trained, its semantic attacker — networks trained on AWGN —
+  and, stronger, a semantic attacker trained on faded queries at that very point and CSI variant
+  (``train_fading_attackers``: the semantic attacker's network and recipe on the adversary's split, reading
+  the eavesdropper's LMMSE estimate of f0, whose amplitude carries each sample's noise level; role
+  ``fading_semantic``; checkpoints models/<ds>/seed<k>/semantic_fading[_csit].pt, internal to the stage).
 
 IBAL and IBAL-D (``--system ibal|ibal-d``) send their features over the same fading model at the mean SNR
 equivalent to the grid point (``baselines.effective_snr_db``, as on AWGN); IBAL-D's classifier takes each
@@ -33,7 +36,7 @@ import torch
 from .config import Config
 from .data import load_split, to_float
 from .evaluate import image_metrics, point_seed, prediction_rows, receivers_predict
-from .fading import match_steps, rayleigh_channel, rayleigh_gains, self_noise_variance_csit
+from .fading import lmmse_scale, match_steps, rayleigh_channel, rayleigh_gains, self_noise_variance_csit
 from .io import atomic_path
 from .runtime import generator
 from .self_noising import noise_variance_table, received_noise_variance
@@ -44,6 +47,77 @@ COLUMNS = ["dataset", "system", "role", "t", "snr_db", "csit", "seed", "accuracy
            "mean_step", "share_at_t"]
 
 
+def faded_send(link, f0: torch.Tensor, rows, t: int, snr: float, csit: bool, g, v_nominal: float):
+    """One fading transmission of ``f0[rows]`` at (T', mean SNR): (z_rx, inst_rx, z_eve, inst_eve, v per sample).
+    The legitimate gain is drawn first (the transmitter adapts to it under CSIT), then the eavesdropper's."""
+    sched = link.schedule
+    abar = float(sched.alpha_bar[t])
+    f = f0[rows]
+    n = f.shape[0]
+    h_rx, h_eve = rayleigh_gains(n, g, f.device), rayleigh_gains(n, g, f.device)
+    inst = float(10 ** (snr / 10)) * h_rx.abs().pow(2).double()
+    v = self_noise_variance_csit(sched, t, inst.cpu()) if csit else torch.full((n,), v_nominal, dtype=torch.float64)
+    eps = torch.randn(f.shape, generator=g, device=f.device, dtype=f.dtype)
+    z = abar**0.5 * f + v.to(device=f.device, dtype=f.dtype).view(-1, *([1] * (f.dim() - 1))).sqrt() * eps
+    z_rx, inst_rx = rayleigh_channel(z, snr, g, h_rx)
+    z_eve, inst_eve = rayleigh_channel(z, snr, g, h_eve)
+    return z_rx, inst_rx, z_eve, inst_eve, v
+
+
+def eve_estimate(z_eve: torch.Tensor, abar: float, v: torch.Tensor, inst_eve: torch.Tensor) -> torch.Tensor:
+    """The fading-trained attacker's input: the eavesdropper's LMMSE estimate of f0 (``lmmse_scale``) from
+    its zero-forced z_eve, its own instantaneous SNR and the self-noise level (decisions §37)."""
+    noise = v.cpu() + (abar + v.cpu()) / inst_eve.double().cpu()
+    return z_eve * lmmse_scale(abar, noise).to(device=z_eve.device, dtype=z_eve.dtype).view(-1, *([1] * (z_eve.dim() - 1)))
+
+
+def fading_attacker_kind(csit: bool) -> str:
+    return "semantic_fading_csit" if csit else "semantic_fading"
+
+
+def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
+    """The semantic attacker trained on faded queries (one per fading point, with and without CSIT): the
+    semantic attacker's network and recipe (``stages._feature_classifiers``) on the adversary's split, the
+    epoch chosen on its validation slice, reading ``eve_estimate``."""
+    from .pipeline import Link
+    from .stages import _feature_classifiers, encode_all, load_jscc, schedule_of
+    from .validation import capped
+
+    split = load_split(paths.split)
+    n_val = capped(split.adv_val_y.shape[0], cfg.validation.max_images)
+    enc, _ = load_jscc(paths, cfg, device)
+    link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
+    points = [(int(t), float(snr)) for t in cfg.fading.t_grid for snr in cfg.fading.snr_db]
+    for csit in cfg.fading.csit:
+        def sender(x_uint8, csit=csit):
+            f0 = encode_all(enc, x_uint8, device)
+
+            def send(rows, t, snr, g):
+                v_nom = float(noise_variance_table(link.schedule, snr, cfg.channel.quantize_t2)[t])
+                _, _, z_eve, inst_eve, v = faded_send(link, f0, rows, t, snr, csit, g, v_nom)
+                return eve_estimate(z_eve, float(link.schedule.alpha_bar[t]), v, inst_eve)
+            return send
+
+        kind = fading_attacker_kind(csit)
+        _feature_classifiers(cfg, paths, device, kind, points, (split.adv_x, split.adv_y),
+                             (split.adv_val_x[:n_val], split.adv_val_y[:n_val]), paths.model(kind),
+                             fading_attacker_meta(cfg, paths.dataset, csit), sender, cfg.seed + SEED["fading"])
+
+
+def fading_attacker_meta(cfg: Config, ds: str, csit: bool) -> dict:
+    from .stages import semantic_meta
+
+    return {**semantic_meta(cfg, ds, "diffsem"), "fading": cfg.section("fading"), "csit": bool(csit)}
+
+
+def load_fading_attackers(cfg: Config, paths: Paths, device) -> dict[bool, dict]:
+    from .stages import _load_feature_classifiers
+
+    return {csit: _load_feature_classifiers(paths, cfg, paths.model(fading_attacker_kind(csit)), fading_attacker_kind(csit),
+                                            fading_attacker_meta(cfg, paths.dataset, csit), device)
+            for csit in cfg.fading.csit}
+
+
 def attacker_esnr(cfg: Config, schedule, points) -> dict[tuple[int, float], float]:
     """log ESNR of what each attacker point's network was trained on: abar_Ta over the noise it received."""
     return {p: math.log(float(schedule.alpha_bar[p[0]]) / received_noise_variance(schedule, p[0], p[1], cfg.channel.quantize_t2))
@@ -51,8 +125,10 @@ def attacker_esnr(cfg: Config, schedule, points) -> dict[tuple[int, float], floa
 
 
 @torch.no_grad()
-def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int, device) -> tuple[list[dict], list[dict]]:
-    """Every receiver and attacker at one (T', mean SNR), without and with transmitter CSI."""
+def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int, device,
+                 faded: dict | None = None) -> tuple[list[dict], list[dict]]:
+    """Every receiver and attacker at one (T', mean SNR), without and with transmitter CSI; ``faded``:
+    {csit: {(t, snr): the semantic attacker trained on faded queries}} (``train_fading_attackers``)."""
     link, rx, sched = run.link, run.receivers, run.link.schedule
     abar = float(sched.alpha_bar[t])
     v_nominal = float(noise_variance_table(sched, snr, cfg.channel.quantize_t2)[t])
@@ -62,26 +138,20 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
     semantic = run.semantic if run.paths.semantic.is_file() else {}
     idx = split.images(cfg.eval.test_part(t, float(cfg.eval.snr_db))).idx
     g = generator(point_seed(seed, t, snr, SEED["fading"]), device)
-    out = {c: {k: [] for k in (*RECEIVERS, "inversion", "semantic", "ssim", "psnr", "step")} for c in cfg.fading.csit}
+    out = {c: {k: [] for k in (*RECEIVERS, "inversion", "semantic", "fading_semantic", "ssim", "psnr", "step")}
+           for c in cfg.fading.csit}
     labels = []
     for b in idx.split(cfg.eval.batch_size):
         x = to_float(split.test_x[b]).to(device)
-        y = split.test_y[b].to(device)
-        labels.append(y.cpu())
+        labels.append(split.test_y[b])
         f0 = link.features(x)
         n = f0.shape[0]
-        h_rx, h_eve = rayleigh_gains(n, g, device), rayleigh_gains(n, g, device)
-        eps = torch.randn(f0.shape, generator=g, device=device, dtype=f0.dtype)
-        # the channel draws are made once and reused for both CSI variants (a paired comparison)
+        rows_all = torch.arange(n, device=device)
+        # both CSI variants replay the batch's draws (gains, self-noise, channel noise): a paired comparison
         g_state = g.get_state()
         for csit in cfg.fading.csit:
             g.set_state(g_state)
-            inst_rx = float(10 ** (snr / 10)) * h_rx.abs().pow(2).double()
-            v = self_noise_variance_csit(sched, t, inst_rx) if csit else torch.full((n,), v_nominal, dtype=torch.float64)
-            vv = v.to(device=device, dtype=f0.dtype).view(-1, *([1] * (f0.dim() - 1)))
-            z = abar**0.5 * f0 + vv.sqrt() * eps
-            z_rx, inst_rx = rayleigh_channel(z, snr, g, h_rx)
-            z_eve, inst_eve = rayleigh_channel(z, snr, g, h_eve)
+            z_rx, inst_rx, z_eve, inst_eve, v = faded_send(link, f0, rows_all, t, snr, csit, g, v_nominal)
             o = out[csit]
             # receivers: each sample on the step its noise matches, grouped by step
             steps, scales = match_steps(sched, t, v + (abar + v) / inst_rx.double().cpu())
@@ -111,6 +181,8 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
             o["inversion"].append(inv)
             if semantic:
                 o["semantic"].append(sem)
+            if faded is not None:  # the semantic attacker trained on faded queries at this very point
+                o["fading_semantic"].append(faded[csit][(t, float(snr))](eve_estimate(z_eve, abar, v, inst_eve)).argmax(1).cpu())
             s_, p_ = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
             o["ssim"].append(s_)
             o["psnr"].append(p_)
@@ -121,7 +193,8 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
         steps = torch.cat(o["step"])
         extra = {"mean_step": float(steps.mean()), "share_at_t": float((steps == t).double().mean())}
         ssim, psnr = float(np.concatenate(o["ssim"]).mean()), float(np.concatenate(o["psnr"]).mean())
-        for name, role in [*((s, "receiver") for s in RECEIVERS), ("inversion", "attacker"), ("semantic", "semantic")]:
+        for name, role in [*((s, "receiver") for s in RECEIVERS), ("inversion", "attacker"), ("semantic", "semantic"),
+                           ("fading_semantic", "fading_semantic")]:
             if not o[name]:
                 continue
             pred = torch.cat(o[name])
@@ -220,7 +293,9 @@ def stage_evaluate_fading(cfg: Config, paths: Paths, device, system: str = "diff
         run = TrainedRun(cfg, paths, device)
         if not any(p[1] == float(cfg.eval.snr_db) for p in run.adversaries):
             raise RuntimeError(f"evaluate-fading: no attacker trained at the evaluation SNR {cfg.eval.snr_db:g} dB")
-        score = lambda t, snr, seed: fading_point(cfg, paths.dataset, split, run, t, snr, seed, device)  # noqa: E731
+        train_fading_attackers(cfg, paths, device)
+        faded = load_fading_attackers(cfg, paths, device)
+        score = lambda t, snr, seed: fading_point(cfg, paths.dataset, split, run, t, snr, seed, device, faded)  # noqa: E731
     else:
         parts = _ibal_parts(cfg, paths, system, device)
         score = lambda t, snr, seed: fading_point_ibal(cfg, paths.dataset, split, system, parts, t, snr, seed, device)  # noqa: E731

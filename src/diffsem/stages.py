@@ -87,6 +87,10 @@ class Paths:
     attack_study = property(lambda s: s._p("reports", "attack_study.csv"))  # attack_study.stage_attack_study
     attack_protocol = property(lambda s: s._p("reports", "attack_protocol.csv"))  # attack_study.stage_attack_protocol
 
+    def model(self, name: str) -> Path:
+        """models/<ds>/seed<k>/<name>.pt: a stage's own checkpoint (e.g. the fading attackers)."""
+        return self._p("models", f"{name}.pt")
+
     def unet(self, variant: str) -> Path:
         return self._p("models", f"unet_{variant}.pt")
 

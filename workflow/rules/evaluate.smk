@@ -198,7 +198,8 @@ rule attack_protocol:
 
 
 rule evaluate_fading:
-    """The AWGN-trained systems on a Rayleigh block-fading link, with and without transmitter CSI (issue #15)."""
+    """The AWGN-trained systems on a Rayleigh block-fading link, with and without transmitter CSI (issue #15);
+    it also trains the semantic attacker on faded queries (models/.../semantic_fading*.pt, internal)."""
     input:
         "data/{ds}/seed{seed}/split.pt",
         "models/{ds}/seed{seed}/jscc.pt",
@@ -212,7 +213,7 @@ rule evaluate_fading:
         predictions="reports/{ds}/seed{seed}/eval/fading_predictions.csv.gz",
     params:
         scale=SCALE,
-        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval", "validation", "fading"),
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "finetune", "adversary", "strong", "eval", "validation", "ceiling", "fading"),
     conda:
         "../envs/diffsem.yaml"
     log:
