@@ -9,7 +9,8 @@ where the output stays within tolerance:
     tf32            TF32 matrix units for matmuls and convolutions
     bf16            U-Net under bf16 autocast, DDIM update in fp32 (``sampler.precision: bf16``)
     bf16+cl         bf16 with channels_last tensors
-    bf16+graph      bf16, the whole N-step loop captured once as a CUDA graph and replayed
+    bf16+graph      bf16, the whole N-step loop captured once as a CUDA graph and replayed (the receivers'
+                    own ``cuda_graph.GraphCache``, its capture checked against the eager loop)
     tf32+graph      TF32, captured likewise
     bf16+compile    bf16 with ``torch.compile`` of the U-Net (compile time reported separately)
 
@@ -31,9 +32,11 @@ import torch
 import torch.nn.functional as F
 
 from .config import build_config, load_raw
+from .cuda_graph import GraphCache
 from .models import get_spec
 from .models.unet import UNet
-from .sampler import ddim_step, ddim_timesteps
+from .pipeline import denoise
+from .sampler import ddim_timesteps
 from .schedule import linear_schedule
 
 
@@ -48,17 +51,6 @@ def tf32(enabled: bool):
         yield
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
-
-
-def ddim_loop(net, x: torch.Tensor, abar: list[float], steps: list[int], t_dev: list[torch.Tensor], bf16: bool,
-              context: torch.Tensor | None = None) -> torch.Tensor:
-    """Eq. 16 from steps[0] to 0 with the steps given as device tensors (no host-to-device copies, so the
-    loop can be captured as a CUDA graph)."""
-    for t, t_prev, tt in zip(steps[:-1], steps[1:], t_dev):
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
-            eps = net(x, tt, context) if context is not None else net(x, tt)
-        x = ddim_step(x, eps.to(x.dtype), abar[t], abar[t_prev])
-    return x
 
 
 def _timed(fn, device: torch.device, repeats: int) -> float:
@@ -95,68 +87,44 @@ def _spec(ds: str, params: str = "params.yaml"):
 def receiver_variants(ds: str, n_feat: int, device: torch.device, batch: int = 256, t_start: int = 150,
                       max_steps: int = 50, T: int = 500, repeats: int = 10, variants: list[str] | None = None,
                       cond: bool = False) -> dict:
-    """Samples/s and relative error to float64 of each variant's DDIM pass (module docstring)."""
+    """Samples/s and relative error to float64 of each variant's DDIM pass (module docstring), each run
+    through the receivers' own ``pipeline.denoise`` (the graph variants through ``cuda_graph.GraphCache``)."""
     spec = _spec(ds)
     torch.manual_seed(0)
     net = UNet(spec.feature_shape[0], n_feat, spec.n_classes if cond else 0, T).to(device).eval()
     sched = linear_schedule(T, 1e-4, 2e-2)
-    abar = sched.alpha_bar.tolist()
-    steps = ddim_timesteps(t_start, max_steps)
-    t_dev = [torch.full((1,), float(t), device=device) for t in steps[:-1]]
     g = torch.Generator(device="cpu").manual_seed(1)
     x_time = torch.randn(batch, *spec.feature_shape, generator=g).to(device)
     ctx = torch.softmax(torch.randn(batch, spec.n_classes, generator=g), 1).to(device) if cond else None
     # the tolerance input: fresh, unlike the timing one
     x_chk = torch.randn(batch, *spec.feature_shape, generator=g).to(device)
-    net64 = copy.deepcopy(net).double()
     with torch.inference_mode():
-        ref = ddim_loop(net64, x_chk.double(), abar, steps, [t.double() for t in t_dev], False,
-                        ctx.double() if ctx is not None else None)
-    del net64
-    on_cuda = device.type == "cuda"
+        ref = denoise(copy.deepcopy(net).double(), x_chk.double(), sched, t_start, 1.0, max_steps,
+                      ctx.double() if ctx is not None else None)
     names = variants or ALL_VARIANTS
-    out = {"dataset": ds, "n_feat": n_feat, "batch": batch, "t_start": t_start, "steps": len(steps) - 1,
-           "conditional": cond, "device": str(device), "variants": {}}
+    out = {"dataset": ds, "n_feat": n_feat, "batch": batch, "t_start": t_start,
+           "steps": len(ddim_timesteps(t_start, max_steps)) - 1, "conditional": cond, "device": str(device), "variants": {}}
     for name in names:
-        if ("graph" in name or "compile" in name) and not on_cuda:
+        if ("graph" in name or "compile" in name) and device.type != "cuda":
             continue
-        bf16 = name.startswith("bf16")
-        use_tf32 = name.startswith("tf32")
-        cl = name == "bf16+cl"
-        m = net
-        if cl:
+        precision = "bf16" if name.startswith("bf16") else "fp32"
+        m, prep, res = net, (lambda x: x), {}
+        if name == "bf16+cl":
             m = copy.deepcopy(net).to(memory_format=torch.channels_last)
-        res: dict = {}
-        with tf32(use_tf32), torch.inference_mode():
+            prep = lambda x: x.contiguous(memory_format=torch.channels_last)  # noqa: E731
+        graphs = GraphCache(min_uses=1) if "graph" in name else None
+        with tf32(name.startswith("tf32")), torch.inference_mode():
             if "compile" in name:
                 m = torch.compile(net)
                 t0 = time.perf_counter()
-                ddim_loop(m, x_time, abar, steps, t_dev, bf16, ctx)
+                denoise(m, x_time, sched, t_start, 1.0, max_steps, ctx, 0.0, precision)
                 torch.cuda.synchronize()
                 res["compile_s"] = time.perf_counter() - t0
-            prep = (lambda x: x.contiguous(memory_format=torch.channels_last)) if cl else (lambda x: x)
-            if "graph" in name:
-                static_x = x_time.clone()
-                s = torch.cuda.Stream()
-                s.wait_stream(torch.cuda.current_stream())
-                with torch.cuda.stream(s):
-                    for _ in range(2):
-                        ddim_loop(m, static_x, abar, steps, t_dev, bf16, ctx)
-                torch.cuda.current_stream().wait_stream(s)
-                graph = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(graph):
-                    static_out = ddim_loop(m, static_x, abar, steps, t_dev, bf16, ctx)
-                run = graph.replay
-                static_x.copy_(x_chk)
-                graph.replay()
-                f_chk = static_out.clone()
-                static_x.copy_(x_time)
-            else:
-                xt, xc = prep(x_time), prep(x_chk)
-                run = lambda: ddim_loop(m, xt, abar, steps, t_dev, bf16, ctx)  # noqa: E731
-                f_chk = ddim_loop(m, xc, abar, steps, t_dev, bf16, ctx)
+            xt, xc = prep(x_time), prep(x_chk)
+            # with graphs, the first call captures (checked against the eager loop) and later ones replay
+            f_chk = denoise(m, xc, sched, t_start, 1.0, max_steps, ctx, 0.0, precision, graphs)
             res["rel_err_vs_fp64"] = rel_err(f_chk, ref)
-            sec = _timed(run, device, repeats)
+            sec = _timed(lambda: denoise(m, xt, sched, t_start, 1.0, max_steps, ctx, 0.0, precision, graphs), device, repeats)
         res["samples_per_s"] = batch / sec
         res["ms_per_pass"] = 1e3 * sec
         out["variants"][name] = res
