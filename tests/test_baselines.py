@@ -75,6 +75,29 @@ def test_ibal_gradients_go_where_they_should():
     assert tx.encoder.net[0].weight.grad is None and dec.net[1].weight.grad is not None
 
 
+def test_authors_ibal_loss_trains_encoder_and_classifier_against_the_decoder():
+    """The authors' objective: gradients reach the encoder and the classifier, never the frozen decoder; the
+    privacy term enters with -lam/(1 + sigma) (a larger lam lowers the loss on the same draws); beta = 0
+    removes the KL term."""
+    from diffsem.baselines import ibal_authors_loss
+
+    spec = family_spec("table1")
+    torch.manual_seed(0)
+    enc, clf, dec = spec.encoder(), spec.classifier(), spec.adversary()
+    for p in dec.parameters():
+        p.requires_grad_(False)
+    x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    loss = lambda lam, beta, snr=10.0: ibal_authors_loss(enc, clf, dec, x, y, snr, beta, lam, torch.Generator().manual_seed(0))  # noqa: E731
+    loss(1.0, 1e-3).backward()
+    assert all(p.grad is None for p in dec.parameters())
+    assert enc.net[0].weight.grad is not None and any(p.grad is not None for p in clf.parameters())
+    with torch.no_grad():
+        assert float(loss(2.0, 0.0)) < float(loss(1.0, 0.0)) < float(loss(0.0, 0.0))
+        assert float(loss(0.0, 1.0)) > float(loss(0.0, 0.0))  # the KL term is positive
+        per_sample = loss(1.0, 1e-3, torch.tensor([0.0] * 4 + [20.0] * 4))  # IBAL-D: one SNR per sample
+        assert torch.isfinite(per_sample)
+
+
 def test_ibal_feature_is_power_normalised_and_kl_nonnegative():
     spec = family_spec("table1")
     tx = IBALTransmitter(spec.encoder(), spec.k)
@@ -142,7 +165,7 @@ def test_semantic_attacker_on_ibal_hears_what_the_inversion_attacker_heard():
     g = torch.Generator().manual_seed(1)
     images = ImageSet(torch.randint(0, 256, (10, 1, 28, 28), generator=g, dtype=torch.uint8), torch.arange(10) % 10,
                       torch.arange(10))
-    observe = ibal_observer(tx, clf, {point_key(300, 15.0): Recorder()}, S, "ibal")
+    observe = ibal_observer(tx, clf, {point_key(300, 15.0): Recorder()}, S, "ibal", "ours")
     score_point(images, observe, lambda x: torch.zeros(x.shape[0], 10), 300, 15.0, 2, 4, "cpu")
     replay = [z for _, z in ibal_eavesdropped(images, tx, S, 300, 15.0, 2, 4, "cpu")]
     assert len(replay) == len(heard) == 3
@@ -150,3 +173,22 @@ def test_semantic_attacker_on_ibal_hears_what_the_inversion_attacker_heard():
     # another evaluation seed draws other noise
     other = next(iter(ibal_eavesdropped(images, tx, S, 300, 15.0, 3, 4, "cpu")))[1]
     assert not torch.equal(other, heard[0])
+
+
+def test_log_uniform_kl_and_the_authors_warm_up():
+    """The IBAL authors' bottleneck term (Molchanov et al.'s log-uniform KL) and KL schedule."""
+    import math
+
+    import torch
+
+    from diffsem.baselines import LOG_UNIFORM_K, kl_anneal, log_uniform_kl
+
+    k1, k2, _ = LOG_UNIFORM_K
+    one = log_uniform_kl(torch.ones(1, 4))
+    assert float(one) == pytest.approx(4 * (k1 - k1 / (1 + math.exp(-k2)) + 0.5 * math.log(2)), rel=1e-6)
+    alphas = torch.tensor([[1e-3], [1e-1], [1.0], [10.0], [1e4]])
+    kl = log_uniform_kl(alphas)
+    assert (kl[1:] < kl[:-1]).all() and float(kl[-1]) < 1e-3  # more noise per unit signal: less information
+    # theirs (run_awgn.py): `epoch <= 5` -> no KL, then min(1, (epoch - 5) / 10)
+    assert [kl_anneal(e, 5, 10) for e in (0, 5, 6, 10, 15, 40)] == [0.0, 0.0, 0.1, 0.5, 1.0, 1.0]
+    assert kl_anneal(0, 0, 0) == 1.0 and kl_anneal(0, 0, 1) == 0.0 and kl_anneal(1, 0, 1) == 1.0

@@ -162,3 +162,20 @@ def test_a_smaller_cap_or_larger_patience_does_not_reuse_a_longer_run(tmp_path):
     assert restored({**meta, "adversary": {**meta["adversary"], "epochs": 30}}, 30) == 0  # ran past 30
     assert restored({**meta, "adversary": {**meta["adversary"], "patience": 2}}, 60) == 0  # less patience now
     assert restored({**meta, "adversary": {**meta["adversary"], "lr": 1e-4}}, 60) == 0  # other settings
+
+
+def test_warm_up_epochs_are_recorded_but_never_selected():
+    """Validation.start_epoch: the best validation score inside the warm-up is not chosen, and the
+    warm-up neither counts towards patience nor decays the learning rate."""
+    import torch
+
+    from diffsem.training import Validation, fit, make_optimizer
+
+    net = torch.nn.Linear(2, 1)
+    opt, lrs = make_optimizer(net.parameters(), 1e-3, mode="max")
+    scores = iter([0.9, 0.8, 0.1, 0.3, 0.2, 0.2, 0.2])
+    res = fit("warm", {"m": net}, opt, lrs, 7, 8, 4, torch.Generator().manual_seed(0),
+              lambda idx: net(torch.ones(idx.numel(), 2)).pow(2).mean(),
+              validation=Validation(lambda: {"acc": next(scores)}, "acc", "max", patience=3, start_epoch=2))
+    assert res.best_epoch == 4 and len(res.curve) == 7  # epoch 1's 0.9 is in the warm-up; 3 after 4 stops at 7
+    assert [r["selected"] for r in res.curve] == [0, 0, 0, 1, 0, 0, 0]

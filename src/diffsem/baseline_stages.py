@@ -8,12 +8,13 @@ import math
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from .attack import attacker_views, point_key, train_attackers, train_strong
-from .baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_features, ibal_losses, ibal_send, permute_quadrants,
-                        privacy_weight, snr_input)
-from .channel import awgn, direct_noise
+from .baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_authors_loss, ibal_features, ibal_losses, ibal_send,
+                        kl_anneal, permute_quadrants, privacy_weight, theta_snr_input)
+from .channel import awgn, direct_noise, per_sample_power
 from .config import Config
 from .data import load_split, to_float
 from .evaluate import COLUMNS, image_metrics, point_seed, prediction_rows, sample_indices, write_predictions
@@ -21,7 +22,7 @@ from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint
 from .runtime import generator
 from .attack import strong_val_score
 from .stages import Paths, load_strong, schedule_of, strong_validation, write_attacker_curves
-from .training import Validation, fit, make_optimizer
+from .training import Validation, batches, fit, make_optimizer
 from .validation import VAL_SEED, capped, write_curve
 
 IBAL_SYSTEMS = ("ibal", "ibal-d")
@@ -51,8 +52,8 @@ def stage_train_ibal(cfg: Config, paths: Paths, system: str, device) -> list[flo
 
 
 def train_ibal(cfg: Config, paths: Paths, system: str, device, resume: bool = True):
-    """An IBAL (fixed SNR) or IBAL-D (SNR drawn per sample, SNR input, adaptive lambda) system;
-    returns (transmitter, classifier, FitResult)."""
+    """An IBAL (one SNR) or IBAL-D (SNR drawn per sample, SNR input) system in the configured recipe
+    (``baselines.ibal_variant``: the authors' or our first version); returns (transmitter, classifier, FitResult)."""
     if system not in IBAL_SYSTEMS:
         raise ValueError(f"IBAL system must be one of {IBAL_SYSTEMS}, got {system!r}")
     b = cfg.baselines
@@ -66,17 +67,79 @@ def train_ibal(cfg: Config, paths: Paths, system: str, device, resume: bool = Tr
     decoder = spec.adversary().to(device)  # the auxiliary decoder D: same architecture as the attacker
     g = generator(seed)
     gd = generator(seed, device)
-    dec_opt = torch.optim.Adam(decoder.parameters(), lr=b.ibal_lr)
     lo, hi = b.ibald_snr_range_db
+    authors = b.ibal_variant == "authors"
 
-    def step(idx):
+    def draw_snr(n):
+        if system == "ibal-d":
+            return lo + (hi - lo) * torch.rand(n, generator=gd, device=device)
+        return b.ibal_train_snr_db
+
+    n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
+
+    @torch.no_grad()
+    def score():  # receiver accuracy on validation at the grid's effective SNRs
+        out = {}
+        for t in cfg.validation.t_values:
+            s_eff, gv, correct = effective_snr_db(sched, t, cfg.channel.train_snr_db), generator(VAL_SEED + t, device), 0
+            for i in range(0, n_val, 512):
+                x, y = to_float(split.val_x[i : min(i + 512, n_val)]).to(device), split.val_y[i : min(i + 512, n_val)].to(device)
+                z = ibal_send(tx, x, s_eff, gv)
+                correct += int((clf(z, z, theta_snr_input(system, b.ibal_variant, s_eff, x.shape[0], x)).argmax(1) == y).sum())
+            out[f"acc_t{t}"] = correct / max(n_val, 1)
+        out["acc_mean"] = sum(out.values()) / len(out)
+        return out
+
+    opt, lrs = make_optimizer(list(tx.parameters()) + list(clf.parameters()), b.ibal_lr)
+    meta = ibal_config(cfg, paths.dataset, system)
+    modules = {"tx": tx, "classifier": clf, "decoder": decoder}
+    # the decoder is saved with the resume state; its Adam moments are not, so a resumed IBAL run
+    # continues correctly but is not bit-identical to an uninterrupted one
+    if authors:
+        # a third of the T-R training images train the decoder (the authors: 20k of 60k), the rest the system;
+        # each epoch is a full decoder epoch on its images, then a full system epoch (SSG2019/IBAL main_train)
+        perm = torch.randperm(split.tr_x.shape[0], generator=generator(seed + 1))
+        dec_rows, sys_rows = perm[: perm.numel() // 3], perm[perm.numel() // 3 :]
+        dec_opt = torch.optim.Adam(decoder.parameters(), lr=b.ibal_lr, weight_decay=1e-4)
+        g_dec = generator(seed + 2)
+        now = {"epoch": 0}
+
+        def on_epoch(epoch):
+            now["epoch"] = epoch
+            for p in decoder.parameters():
+                p.requires_grad_(True)
+            for idx in batches(dec_rows.numel(), b.ibal_batch_size, g_dec):
+                x = to_float(split.tr_x[dec_rows[idx]]).to(device)
+                with torch.no_grad():
+                    f = ibal_features(tx, x)
+                    snr = draw_snr(x.shape[0])
+                    var = per_sample_power(f) / 10 ** (torch.as_tensor(snr, device=device) / 10)
+                    z_hat = f + torch.randn(f.shape, generator=gd, device=device) * var.sqrt().view(-1, *([1] * (f.dim() - 1)))
+                loss = F.mse_loss(decoder(z_hat), x)
+                dec_opt.zero_grad(set_to_none=True)
+                loss.backward()
+                dec_opt.step()
+            for p in decoder.parameters():
+                p.requires_grad_(False)
+
+        def step(idx):
+            rows = sys_rows[idx]
+            x, y = to_float(split.tr_x[rows]).to(device), split.tr_y[rows].to(device)
+            beta = b.ibal_beta * kl_anneal(now["epoch"], b.ibal_kl_off_epochs, b.ibal_kl_ramp_epochs)
+            return ibal_authors_loss(tx.encoder, clf, decoder, x, y, draw_snr(x.shape[0]), beta, b.ibal_lambda, gd)
+
+        res = fit(system, modules, opt, lrs, b.ibal_epochs, sys_rows.numel(), b.ibal_batch_size, g, step,
+                  paths.resume(system) if resume else None, meta, (gd, g_dec), b.ibal_items_per_epoch,
+                  Validation(score, "acc_mean", "max", b.ibal_patience,
+                             start_epoch=b.ibal_kl_off_epochs + b.ibal_kl_ramp_epochs), on_epoch=on_epoch)
+        return tx.eval(), clf.eval(), res
+    dec_opt = torch.optim.Adam(decoder.parameters(), lr=b.ibal_lr)
+
+    def step_ours(idx):
         x = to_float(split.tr_x[idx]).to(device)
         y = split.tr_y[idx].to(device)
-        if system == "ibal-d":
-            snr = lo + (hi - lo) * torch.rand(x.shape[0], generator=gd, device=device)
-            lam = privacy_weight(b.ibal_lambda, snr, b.ibal_train_snr_db)
-        else:
-            snr, lam = b.ibal_train_snr_db, b.ibal_lambda
+        snr = draw_snr(x.shape[0])
+        lam = privacy_weight(b.ibal_lambda, snr, b.ibal_train_snr_db) if system == "ibal-d" else b.ibal_lambda
         # 1) D's update on the current encoder (alternating updates)
         for p in decoder.parameters():
             p.requires_grad_(True)
@@ -90,30 +153,9 @@ def train_ibal(cfg: Config, paths: Paths, system: str, device, resume: bool = Tr
         system_loss, _ = ibal_losses(tx, clf, decoder, x, y, snr, b.ibal_beta, lam, system == "ibal-d", gd)
         return system_loss
 
-    n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
-
-    @torch.no_grad()
-    def score():  # receiver accuracy on validation at the grid's effective SNRs (recorded, not selected on)
-        out = {}
-        for t in cfg.validation.t_values:
-            s_eff, gv, correct = effective_snr_db(sched, t, cfg.channel.train_snr_db), generator(VAL_SEED + t, device), 0
-            for i in range(0, n_val, 512):
-                x, y = to_float(split.val_x[i : min(i + 512, n_val)]).to(device), split.val_y[i : min(i + 512, n_val)].to(device)
-                z = ibal_send(tx, x, s_eff, gv)
-                tt = snr_input(s_eff, x.shape[0], x) if system == "ibal-d" else torch.zeros(x.shape[0], 1, device=device)
-                correct += int((clf(z, z, tt).argmax(1) == y).sum())
-            out[f"acc_t{t}"] = correct / max(n_val, 1)
-        out["acc_mean"] = sum(out.values()) / len(out)
-        return out
-
-    opt, lrs = make_optimizer(list(tx.parameters()) + list(clf.parameters()), b.ibal_lr)
-    meta = ibal_config(cfg, paths.dataset, system)
-    # the decoder is saved with the resume state; its Adam moments are not, so a resumed IBAL run
-    # continues correctly but is not bit-identical to an uninterrupted one
-    # IBAL's epoch choice stays the last epoch until issue "IBAL as its authors built it" reworks it;
-    # the validation curve is recorded so a reader sees where it stands
-    res = fit(system, {"tx": tx, "classifier": clf, "decoder": decoder}, opt, lrs, b.ibal_epochs, split.tr_x.shape[0],
-              b.ibal_batch_size, g, step, paths.resume(system) if resume else None, meta, (gd,), b.ibal_items_per_epoch,
+    # our first version keeps its last epoch; the validation curve is recorded so a reader sees where it stands
+    res = fit(system, modules, opt, lrs, b.ibal_epochs, split.tr_x.shape[0], b.ibal_batch_size, g, step_ours,
+              paths.resume(system) if resume else None, meta, (gd,), b.ibal_items_per_epoch,
               Validation(score, "acc_mean", select=False))
     return tx.eval(), clf.eval(), res
 
@@ -228,13 +270,13 @@ def ibal_pair(tx, x: torch.Tensor, sched, t: int, snr: float, g) -> tuple[torch.
     return ibal_send(tx, x, s_eff, g), ibal_send(tx, x, s_eff, g)
 
 
-def ibal_observer(tx, clf, adversaries: dict, sched, system: str):
+def ibal_observer(tx, clf, adversaries: dict, sched, system: str, variant: str):
     """observe(x, t, snr, g) -> (receiver logits, attacker's reconstruction) for an IBAL system
     (``adversaries`` maps point_key(t, snr) to that point's inversion network)."""
     def observe(x, t, snr, g):
         z_rx, z_eve = ibal_pair(tx, x, sched, t, snr, g)
         s_eff = effective_snr_db(sched, t, snr)
-        tt = snr_input(s_eff, x.shape[0], x) if system == "ibal-d" else torch.zeros(x.shape[0], 1, device=x.device)
+        tt = theta_snr_input(system, variant, s_eff, x.shape[0], x)
         return clf(z_rx, z_rx, tt), adversaries[point_key(t, snr)](z_eve).clamp(0, 1)
     return observe
 
@@ -318,7 +360,7 @@ def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> p
         def observe(x, t, snr, g):
             return None, direct_point(permute_quadrants(x), sched, t, snr, g)
     else:
-        observe = ibal_observer(tx, clf, advs, sched, system)
+        observe = ibal_observer(tx, clf, advs, sched, system, cfg.baselines.ibal_variant)
 
     rows, samples = [], []
     points = [(seed, t, snr) for seed in cfg.eval.seeds for t, snr in cfg.eval.grid_points()]

@@ -94,6 +94,51 @@ def snr_input(snr_db: float | torch.Tensor, n: int, like: torch.Tensor) -> torch
     return (s + 20.0) / 60.0
 
 
+def theta_snr_input(system: str, variant: str, snr_db, n: int, like: torch.Tensor) -> torch.Tensor:
+    """What an IBAL system's classifier reads in its scalar slot: the SNR for IBAL-D, and for both systems
+    in the authors' recipe (their classifier always embeds the channel's noise level); else 0."""
+    if system == "ibal-d" or variant == "authors":
+        return snr_input(snr_db, n, like)
+    return torch.zeros(n, 1, device=like.device, dtype=like.dtype)
+
+
+# Molchanov et al. (2017), Eq. 14: the KL of a log-uniform prior, fitted as a function of alpha = sigma^2 / mu^2
+LOG_UNIFORM_K = (0.63576, 1.87320, 1.48695)
+
+
+def log_uniform_kl(alpha: torch.Tensor) -> torch.Tensor:
+    """Per-sample KL(q || log-uniform) summed over the features, for per-element alpha = sigma^2 / x^2
+    (the approximation the IBAL authors use: k1 - k1 sigmoid(k2 + k3 log alpha) + softplus(-log alpha) / 2)."""
+    k1, k2, k3 = LOG_UNIFORM_K
+    la = torch.log(alpha)
+    return (k1 - k1 * torch.sigmoid(k2 + k3 * la) + 0.5 * F.softplus(-la)).flatten(1).sum(1)
+
+
+def kl_anneal(epoch: int, off: int, ramp: int) -> float:
+    """The authors' KL warm-up (0-based epoch): 0 while epoch <= off, then min(1, (epoch - off) / ramp)."""
+    if epoch <= off:
+        return 0.0 if off > 0 or ramp > 0 else 1.0
+    return 1.0 if ramp == 0 else min(1.0, (epoch - off) / ramp)
+
+
+def ibal_authors_loss(encoder: nn.Module, clf: nn.Module, decoder: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                      snr_db, beta: float, lam: float, g) -> torch.Tensor:
+    """The IBAL authors' system objective (SSG2019/IBAL ``train_trx``; docs/baselines.md) on our channel: a
+    deterministic power-normalised feature f, the channel noise of std sigma = sqrt(P / SNR) per element as
+    the variational noise, z_hat = f + sigma eps; loss = CE + beta * KL_logU(sigma^2 / (f^2 + 1e-4)) * 0.1 / sigma
+    - lam / (1 + sigma) * MSE(D(z_hat), x).  ``snr_db``: a float (IBAL) or one per sample (IBAL-D)."""
+    f = power_normalize(encoder(x))
+    n = x.shape[0]
+    snr_lin = 10 ** (torch.as_tensor(snr_db, dtype=f.dtype, device=f.device) / 10)
+    sigma = (per_sample_power(f) / snr_lin).sqrt()
+    sd = sigma.view(-1, *([1] * (f.dim() - 1)))
+    z_hat = f + torch.randn(f.shape, generator=g, device=f.device, dtype=f.dtype) * sd
+    kl = log_uniform_kl(sd.pow(2) / (f.pow(2) + 1e-4)) * 0.1 / sigma
+    ce = F.cross_entropy(clf(z_hat, z_hat, snr_input(snr_db, n, x)), y, reduction="none")
+    rec = (decoder(z_hat) - x).pow(2).flatten(1).mean(1)
+    return (ce + beta * kl - lam / (1 + sigma) * rec).mean()
+
+
 def privacy_weight(lam: float, snr_db: torch.Tensor, snr_ref_db: float, clip: float = 10.0) -> torch.Tensor:
     """IBAL-D: lambda scaled with the channel noise power (relative to the reference SNR), clipped."""
     return lam * torch.clamp(10 ** ((snr_ref_db - snr_db) / 10), 1 / clip, clip)

@@ -21,7 +21,8 @@ SCHEMA_VERSION = 1
 # Keys added to a section after models were trained with it, each with the value that reproduces the
 # behaviour from before the key existed: a checkpoint whose recorded config lacks the key matches a
 # config holding it at that value (io.load_checkpoint), so adding an option does not void trained models.
-LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot", "precision": "fp32"}
+LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot", "precision": "fp32", "ibal_variant": "ours",
+                                      "ibal_kl_off_epochs": 5, "ibal_kl_ramp_epochs": 10, "ibal_patience": 10}
 # Keys that say where inputs are: a moved project or dataset mirror does not void a trained model.
 # Only the path is ignored: whether a mirror is used at all still counts (the CIFAR-10 mirror holds JPEG
 # re-encodings of the images torchvision downloads, so the two sources are different data).
@@ -150,6 +151,10 @@ class BaselinesCfg:
     ibal_lambda: float
     ibal_train_snr_db: float
     ibald_snr_range_db: tuple[float, ...]
+    ibal_variant: str  # "authors" (SSG2019/IBAL's recipe; docs/baselines.md, decisions §38) | "ours" (the first version)
+    ibal_kl_off_epochs: int  # authors: the KL term is off for these epochs ...
+    ibal_kl_ramp_epochs: int  # ... then ramps up linearly over these; the epoch is chosen only after both
+    ibal_patience: int  # authors: early stopping on validation accuracy after the warm-up (0 = never)
 
 
 @dataclass(frozen=True)
@@ -316,6 +321,11 @@ def _cross_checks(cfg: Config) -> None:
     lo, hi = cfg.baselines.ibald_snr_range_db
     if lo >= hi:
         raise ConfigError(f"params: 'baselines.ibald_snr_range_db' = {[lo, hi]} is invalid: needs low < high")
+    b = cfg.baselines
+    if (b.ibal_variant == "authors" and {"ibal", "ibal-d"} & set(b.systems)
+            and b.ibal_epochs <= b.ibal_kl_off_epochs + b.ibal_kl_ramp_epochs):
+        raise ConfigError(f"params: 'baselines.ibal_epochs' = {b.ibal_epochs} is invalid: the authors' IBAL chooses its epoch "
+                          f"after the KL warm-up of {b.ibal_kl_off_epochs} + {b.ibal_kl_ramp_epochs} epochs, so it needs more")
     if cfg.schedule.beta_start > cfg.schedule.beta_end:
         raise ConfigError(
             f"params: 'schedule.beta_start' = {cfg.schedule.beta_start} is invalid: must be <= schedule.beta_end = {cfg.schedule.beta_end}"

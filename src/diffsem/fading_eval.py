@@ -212,7 +212,7 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
 def fading_point_ibal(cfg: Config, ds: str, split, system: str, parts: dict, t: int, snr: float, seed: int,
                       device) -> tuple[list[dict], list[dict]]:
     """IBAL / IBAL-D at one (T', mean SNR): its receiver and its attackers (module docstring)."""
-    from .baselines import effective_snr_db, ibal_features, snr_input
+    from .baselines import effective_snr_db, ibal_features, theta_snr_input
 
     sched = parts["schedule"]
     s_eq = effective_snr_db(sched, t, snr)
@@ -231,8 +231,7 @@ def fading_point_ibal(cfg: Config, ds: str, split, system: str, parts: dict, t: 
         z_rx, inst_rx = rayleigh_channel(f, s_eq, g, h_rx)
         z_eve, inst_eve = rayleigh_channel(f, s_eq, g, h_eve)
         # IBAL-D reads its SNR estimate, clamped to the range its input encodes (baselines.snr_input)
-        tt = (snr_input((10 * torch.log10(inst_rx)).clamp(-20, 40).to(f.dtype), n, f) if system == "ibal-d"
-              else torch.zeros(n, 1, device=device, dtype=f.dtype))
+        tt = theta_snr_input(system, cfg.baselines.ibal_variant, (10 * torch.log10(inst_rx)).clamp(-20, 40).to(f.dtype), n, f)
         preds["receiver"].append(parts["classifier"](z_rx, z_rx, tt).argmax(1).cpu())
         pick = (eq_db.view(1, -1) - 10 * torch.log10(inst_eve.double().cpu()).view(-1, 1)).abs().argmin(1)
         att, sem, x_hat = torch.empty(n, dtype=torch.long), torch.empty(n, dtype=torch.long), torch.empty_like(x)

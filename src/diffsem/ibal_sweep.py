@@ -64,7 +64,7 @@ def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[f
         for t in ts:
             adv = spec.adversary().to(device)
             adv.load_state_dict(models[point_key(t, snr)])
-            observe = ibal_observer(tx, clf, {point_key(t, snr): adv.eval()}, sched, "ibal")
+            observe = ibal_observer(tx, clf, {point_key(t, snr): adv.eval()}, sched, "ibal", c.baselines.ibal_variant)
             r = score_point(validation_images(c, split), observe, strong, t, snr, seed, c.eval.batch_size, device)
             rows.append({"lambda": lam, "beta": beta, "t": t, "snr_db": snr, **r,
                          "effective_snr_db": effective_snr_db(sched, t, snr), "final_loss": hist.final_loss})

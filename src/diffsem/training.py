@@ -50,6 +50,8 @@ class Validation:
     mode: str = "max"
     patience: int = 0
     select: bool = True  # False: only record the curve (epoch choice and lr decay stay on the training loss)
+    start_epoch: int = 0  # epochs up to this one are recorded only (a warm-up whose objective is not yet the
+                          # final one): no selection, no patience count, no lr decay
 
     def better(self, new: float, best: float | None) -> bool:
         if best is None or math.isnan(best):
@@ -117,6 +119,7 @@ def fit(
     items_per_epoch: int = 0,
     validation: Validation | None = None,
     extendable: str | None = None,
+    on_epoch: Callable[[int], None] | None = None,
 ) -> FitResult:
     """Run up to ``epochs`` epochs of ``step(batch_indices) -> loss``.
 
@@ -127,6 +130,8 @@ def fit(
     section of ``resume_meta`` that holds this stage's own ``epochs``/``patience``: a rerun with a larger
     cap continues the saved state instead of starting over (the state holds the latest weights, and
     the best epoch's separately, so continuing equals an uninterrupted run with the larger cap).
+    ``on_epoch(epoch)`` (0-based) runs at the start of every epoch, after the modules are put in training
+    mode (e.g. the IBAL authors' full decoder epoch before each system epoch).
     """
     gens = (g, *extra_generators)
     st = _State()
@@ -134,12 +139,16 @@ def fit(
         st = _restore(resume_path, resume_meta or {}, modules, opt, sched, gens, extendable, epochs)
         print(f"{stage}: resumed after epoch {st.epoch} from {resume_path}", flush=True)
     for epoch in range(st.epoch, epochs):
-        selecting = validation is not None and validation.select
-        if selecting and validation.patience and st.epoch - st.best_epoch >= validation.patience:
+        warm = validation is not None and validation.select and epoch + 1 <= validation.start_epoch
+        selecting = validation is not None and validation.select and not warm
+        since = st.epoch - max(st.best_epoch, validation.start_epoch if validation is not None else 0)
+        if selecting and validation.patience and since >= validation.patience:
             print(f"{stage}: early stop after epoch {st.epoch} (best {validation.monitor} at epoch {st.best_epoch})", flush=True)
             break
         for m in modules.values():
             m.train()
+        if on_epoch is not None:
+            on_epoch(epoch)
         total, count, guard = 0.0, 0, NanGuard()
         bar = tqdm(batches(n_items, batch_size, g, limit=items_per_epoch), desc=f"{stage} {epoch + 1}/{epochs}", leave=False, mininterval=5)
         for i, idx in enumerate(bar):
@@ -160,7 +169,9 @@ def fit(
             with torch.no_grad():
                 scores = {k: float(v) for k, v in validation.score().items()}
             row.update({f"val_{k}": v for k, v in scores.items()})
-        if selecting:
+        if warm:
+            msg = f" (warm-up: recorded, not selected until after epoch {validation.start_epoch})"
+        elif selecting:
             value = scores[validation.monitor]
             sched.step(value)
             if validation.better(value, st.best_value):
