@@ -88,7 +88,14 @@ def received_noise_variance_faded(schedule: Schedule, t_prime: int, tx_snr_db: f
     P = abar_T' + v the power actually sent (f0 has unit power).  ``inst_snr``: (B,) linear."""
     abar = float(schedule.alpha_bar[t_prime])
     v = (1.0 - abar) if tx_snr_db is None else compensation_variance(abar, tx_snr_db)
-    return v + (abar + v) / inst_snr.double()
+    return zf_noise_variance(abar, v, inst_snr)
+
+
+def zf_noise_variance(abar: float, v, inst_snr: torch.Tensor) -> torch.Tensor:
+    """Per-sample noise variance after zero-forcing, for self-noise ``v`` (a float or one per sample) and
+    instantaneous SNR ``inst_snr`` (linear): v + P / inst_snr with P = abar + v the power sent (on the CPU)."""
+    v = torch.as_tensor(v, dtype=torch.float64)
+    return v + (abar + v) / inst_snr.double().cpu()
 
 
 def self_noise_variance_csit(schedule: Schedule, t_prime: int, inst_snr: torch.Tensor) -> torch.Tensor:

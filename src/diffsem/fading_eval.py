@@ -36,7 +36,7 @@ import torch
 from .config import Config
 from .data import load_split, to_float
 from .evaluate import image_metrics, point_seed, prediction_rows, receivers_predict
-from .fading import lmmse_scale, match_steps, rayleigh_channel, rayleigh_gains, self_noise_variance_csit
+from .fading import lmmse_scale, match_steps, rayleigh_channel, rayleigh_gains, self_noise_variance_csit, zf_noise_variance
 from .io import atomic_path
 from .runtime import generator
 from .self_noising import noise_variance_table, received_noise_variance
@@ -67,7 +67,7 @@ def faded_send(link, f0: torch.Tensor, rows, t: int, snr: float, csit: bool, g, 
 def eve_estimate(z_eve: torch.Tensor, abar: float, v: torch.Tensor, inst_eve: torch.Tensor) -> torch.Tensor:
     """The fading-trained attacker's input: the eavesdropper's LMMSE estimate of f0 (``lmmse_scale``) from
     its zero-forced z_eve, its own instantaneous SNR and the self-noise level (decisions §37)."""
-    noise = v.cpu() + (abar + v.cpu()) / inst_eve.double().cpu()
+    noise = zf_noise_variance(abar, v.cpu(), inst_eve)
     return z_eve * lmmse_scale(abar, noise).to(device=z_eve.device, dtype=z_eve.dtype).view(-1, *([1] * (z_eve.dim() - 1)))
 
 
@@ -154,7 +154,7 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
             z_rx, inst_rx, z_eve, inst_eve, v = faded_send(link, f0, rows_all, t, snr, csit, g, v_nominal)
             o = out[csit]
             # receivers: each sample on the step its noise matches, grouped by step
-            steps, scales = match_steps(sched, t, v + (abar + v) / inst_rx.double().cpu())
+            steps, scales = match_steps(sched, t, zf_noise_variance(abar, v, inst_rx))
             preds = {s: torch.empty(n, dtype=torch.long) for s in RECEIVERS}
             for s in steps.unique().tolist():
                 m = steps == s
@@ -165,7 +165,7 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
                 o[name].append(preds[name])
             o["step"].append(steps.double())
             # eavesdropper: each sample on the attacker point of nearest ESNR, scaled onto its signal level
-            noise_eve = v + (abar + v) / inst_eve.double().cpu()
+            noise_eve = zf_noise_variance(abar, v, inst_eve)
             pick = (logs.view(1, -1) - torch.log(abar / noise_eve).view(-1, 1)).abs().argmin(1)
             inv, sem = torch.empty(n, dtype=torch.long), torch.empty(n, dtype=torch.long)
             x_hat = torch.empty_like(x)
