@@ -7,7 +7,7 @@ import torch
 
 from diffsem.channel import snr_linear
 from diffsem.fading import (from_symbols, match_steps, mmse_equalize, outage_probability, rayleigh_channel,
-                            rayleigh_gains, received_noise_variance_faded, self_noise_variance_csit, to_symbols, fade)
+                            rayleigh_gains, self_noise_variance_csit, to_symbols, fade, zf_noise_variance)
 from diffsem.schedule import linear_schedule
 from diffsem.self_noising import compensation_variance, match_to_step, received_noise_variance
 
@@ -69,7 +69,7 @@ def test_per_sample_steps_and_noise_reduce_to_the_awgn_forms():
     for t in (0, 1, 150, 300, 500):
         for snr in (-5.0, 15.0):
             inst = torch.full((2,), snr_linear(snr), dtype=torch.float64)
-            v = received_noise_variance_faded(sched, t, snr, inst)
+            v = zf_noise_variance(float(sched.alpha_bar[t]), compensation_variance(float(sched.alpha_bar[t]), snr), inst)
             assert float(v[0]) == pytest.approx(received_noise_variance(sched, t, snr), rel=1e-12)
             steps, scales = match_steps(sched, t, v)
             st, sc = match_to_step(sched, t, float(v[0]))
@@ -78,7 +78,8 @@ def test_per_sample_steps_and_noise_reduce_to_the_awgn_forms():
                 assert float(self_noise_variance_csit(sched, t, inst)[0]) == pytest.approx(
                     compensation_variance(float(sched.alpha_bar[t]), snr), rel=1e-9, abs=1e-12)
     # a deep fade puts the sample on a later step, a good one never before T'
-    v = received_noise_variance_faded(sched, 150, 15.0, torch.tensor([snr_linear(15.0) * 0.01, snr_linear(15.0) * 10]))
+    a150 = float(sched.alpha_bar[150])
+    v = zf_noise_variance(a150, compensation_variance(a150, 15.0), torch.tensor([snr_linear(15.0) * 0.01, snr_linear(15.0) * 10]))
     steps, _ = match_steps(sched, 150, v)
     assert int(steps[0]) > 150 and int(steps[1]) == 150
 

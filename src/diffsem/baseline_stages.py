@@ -12,9 +12,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .attack import attacker_views, point_key, train_attackers, train_strong
-from .baselines import (IBALTransmitter, direct_point, effective_snr_db, ibal_authors_loss, ibal_features, ibal_losses, ibal_send,
+from .baselines import (IBALTransmitter, awgn_each, direct_point, effective_snr_db, ibal_authors_loss, ibal_features, ibal_losses, ibal_send,
                         kl_anneal, permute_quadrants, privacy_weight, theta_snr_input)
-from .channel import awgn, direct_noise, per_sample_power
+from .channel import awgn, direct_noise
 from .config import Config
 from .data import load_split, to_float
 from .evaluate import COLUMNS, image_metrics, point_seed, prediction_rows, sample_indices, write_predictions
@@ -111,10 +111,7 @@ def train_ibal(cfg: Config, paths: Paths, system: str, device, resume: bool = Tr
             for idx in batches(dec_rows.numel(), b.ibal_batch_size, g_dec):
                 x = to_float(split.tr_x[dec_rows[idx]]).to(device)
                 with torch.no_grad():
-                    f = ibal_features(tx, x)
-                    snr = draw_snr(x.shape[0])
-                    var = per_sample_power(f) / 10 ** (torch.as_tensor(snr, device=device) / 10)
-                    z_hat = f + torch.randn(f.shape, generator=gd, device=device) * var.sqrt().view(-1, *([1] * (f.dim() - 1)))
+                    z_hat, _ = awgn_each(ibal_features(tx, x), draw_snr(x.shape[0]), gd)
                 loss = F.mse_loss(decoder(z_hat), x)
                 dec_opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -129,11 +129,8 @@ def ibal_authors_loss(encoder: nn.Module, clf: nn.Module, decoder: nn.Module, x:
     - lam / (1 + sigma) * MSE(D(z_hat), x).  ``snr_db``: a float (IBAL) or one per sample (IBAL-D)."""
     f = power_normalize(encoder(x))
     n = x.shape[0]
-    snr_lin = 10 ** (torch.as_tensor(snr_db, dtype=f.dtype, device=f.device) / 10)
-    sigma = (per_sample_power(f) / snr_lin).sqrt()
-    sd = sigma.view(-1, *([1] * (f.dim() - 1)))
-    z_hat = f + torch.randn(f.shape, generator=g, device=f.device, dtype=f.dtype) * sd
-    kl = log_uniform_kl(sd.pow(2) / (f.pow(2) + 1e-4)) * 0.1 / sigma
+    z_hat, sigma = awgn_each(f, snr_db, g)
+    kl = log_uniform_kl(sigma.view(-1, *([1] * (f.dim() - 1))).pow(2) / (f.pow(2) + 1e-4)) * 0.1 / sigma
     ce = F.cross_entropy(clf(z_hat, z_hat, snr_input(snr_db, n, x)), y, reduction="none")
     rec = (decoder(z_hat) - x).pow(2).flatten(1).mean(1)
     return (ce + beta * kl - lam / (1 + sigma) * rec).mean()
@@ -149,6 +146,14 @@ def ibal_features(tx: IBALTransmitter, x: torch.Tensor) -> torch.Tensor:
     return tx(x, sample=False)[0]
 
 
+def awgn_each(f: torch.Tensor, snr_db, g=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``channel.awgn`` with the SNR a float or one per sample: (f + noise, per-sample noise std sigma)."""
+    snr_lin = 10 ** (torch.as_tensor(snr_db, dtype=f.dtype, device=f.device) / 10)
+    sigma = (per_sample_power(f) / snr_lin).sqrt()
+    noise = torch.randn(f.shape, generator=g, device=f.device, dtype=f.dtype)
+    return f + noise * sigma.view(-1, *([1] * (f.dim() - 1))), sigma
+
+
 def ibal_send(tx: IBALTransmitter, x: torch.Tensor, snr_db: float, g=None) -> torch.Tensor:
     """What both the receiver and the eavesdropper observe from an IBAL transmitter at inference."""
     return awgn(ibal_features(tx, x), snr_db, g)
@@ -158,8 +163,7 @@ def ibal_losses(tx, clf, decoder, x, y, snr_db, beta, lam, dynamic: bool, g):
     """(system loss, decoder loss) for one IBAL batch; snr_db is a float (IBAL) or (B,) tensor (IBAL-D)."""
     f, kl = tx(x, sample=True, g=g)
     if dynamic:
-        var = per_sample_power(f) / (10 ** (snr_db / 10))
-        z_hat = f + torch.randn(f.shape, generator=g, device=f.device) * var.sqrt().view(-1, 1, 1, 1)
+        z_hat, _ = awgn_each(f, snr_db, g)
         tt = snr_input(snr_db, x.shape[0], x)
     else:
         z_hat = awgn(f, snr_db, g)

@@ -22,7 +22,6 @@ import torch
 
 from .channel import per_sample_power, snr_linear
 from .schedule import Schedule
-from .self_noising import compensation_variance
 
 
 def rayleigh_gains(n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
@@ -79,16 +78,6 @@ def rayleigh_channel(z: torch.Tensor, snr_db: float, generator: torch.Generator 
 def outage_probability(snr_db: float, threshold_db: float) -> float:
     """P(gamma |h|^2 < gamma_th) = 1 - exp(-gamma_th / gamma) for Rayleigh fading."""
     return 1.0 - math.exp(-snr_linear(threshold_db) / snr_linear(snr_db))
-
-
-def received_noise_variance_faded(schedule: Schedule, t_prime: int, tx_snr_db: float | None,
-                                  inst_snr: torch.Tensor) -> torch.Tensor:
-    """Per-sample variance of everything but sqrt(abar_T') f0 after zero-forcing: the self-noise the
-    transmitter added for ``tx_snr_db`` (None: plain Eq. 17) plus the channel's P / (gamma |h|^2), with
-    P = abar_T' + v the power actually sent (f0 has unit power).  ``inst_snr``: (B,) linear."""
-    abar = float(schedule.alpha_bar[t_prime])
-    v = (1.0 - abar) if tx_snr_db is None else compensation_variance(abar, tx_snr_db)
-    return zf_noise_variance(abar, v, inst_snr)
 
 
 def zf_noise_variance(abar: float, v, inst_snr: torch.Tensor) -> torch.Tensor:

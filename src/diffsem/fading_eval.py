@@ -35,14 +35,13 @@ import torch
 
 from .config import Config
 from .data import load_split, to_float
-from .evaluate import image_metrics, point_seed, prediction_rows, receivers_predict
+from .evaluate import RECEIVERS, image_metrics, point_seed, prediction_rows, receivers_predict
 from .fading import lmmse_scale, match_steps, rayleigh_channel, rayleigh_gains, self_noise_variance_csit, zf_noise_variance
 from .io import atomic_path
 from .runtime import generator
 from .self_noising import noise_variance_table, received_noise_variance
 from .stages import SEED, Paths
 
-RECEIVERS = ("classifier", "classifier-ft", "diffsem", "e-diffsem")
 COLUMNS = ["dataset", "system", "role", "t", "snr_db", "csit", "seed", "accuracy", "ssim", "psnr", "n_eval",
            "mean_step", "share_at_t"]
 
@@ -285,6 +284,9 @@ def stage_evaluate_fading(cfg: Config, paths: Paths, device, system: str = "diff
     evaluation seed -> eval/<fading part>.csv and its per-sample predictions."""
     from tqdm import tqdm
 
+    if cfg.spec.k % 2:  # before any training: complex symbols pair the features
+        raise ValueError(f"evaluate-fading: {paths.dataset}'s features have k = {cfg.spec.k} elements; fading pairs them "
+                         "into complex symbols and needs an even k")
     split = load_split(paths.split, with_test=True)
     if system == "diffsem":
         from .trained import TrainedRun
