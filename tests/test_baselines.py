@@ -137,11 +137,17 @@ def test_ibal_sweep_append_replaces_redone_pairs_only():
 
     from diffsem.ibal_sweep import merge_rows
 
-    old = pd.DataFrame({"lambda": [0.0, 0.0, 0.1, 0.1], "beta": [1e-3] * 4, "t": [150, 300] * 2, "receiver_acc": [1, 2, 3, 4]})
-    new = pd.DataFrame({"lambda": [0.1, 0.1, 1.0, 1.0], "beta": [1e-3] * 4, "t": [150, 300] * 2, "receiver_acc": [5, 6, 7, 8]})
+    old = pd.DataFrame({"variant": "ours", "lambda": [0.0, 0.0, 0.1, 0.1], "beta": [1e-3] * 4, "t": [150, 300] * 2,
+                        "receiver_acc": [1, 2, 3, 4]})
+    new = pd.DataFrame({"variant": "ours", "lambda": [0.1, 0.1, 1.0, 1.0], "beta": [1e-3] * 4, "t": [150, 300] * 2,
+                        "receiver_acc": [5, 6, 7, 8]})
     out = merge_rows(old, new)
     assert list(out["receiver_acc"]) == [1, 2, 5, 6, 7, 8]
     assert list(out["lambda"]) == [0.0, 0.0, 0.1, 0.1, 1.0, 1.0]
+    # another recipe's rows with the same weights are kept; rows from before the recipe was recorded are `ours`
+    authors = new.assign(variant="authors", receiver_acc=[9, 10, 11, 12])
+    both = merge_rows(old.drop(columns="variant"), authors)
+    assert sorted(both["receiver_acc"]) == [1, 2, 3, 4, 9, 10, 11, 12] and set(both.variant) == {"ours", "authors"}
 
 
 def test_semantic_attacker_on_ibal_hears_what_the_inversion_attacker_heard():

@@ -110,3 +110,17 @@ def test_across_seeds_takes_the_stronger_attacker_per_seed():
     assert out.seeds == 3 and out.receiver == pytest.approx(0.81)
     assert out.attacker == pytest.approx((0.75 + 0.79 + 0.74) / 3)
     assert out.gap == pytest.approx(0.81 - (0.75 + 0.79 + 0.74) / 3) and out.gap_ci > 0
+
+
+def test_across_seeds_reports_attacker_only_systems():
+    """Direct / Permutation have an eavesdropper but no receiver: their rows carry the attacker alone."""
+    import pandas as pd
+
+    from diffsem.fading_eval import across_seeds
+
+    base = {"t": 300, "snr_db": 10.0, "csit": True, "seed": 0, "role": "attacker"}
+    runs = {k: [pd.DataFrame([{**base, "system": "direct", "accuracy": a}])] for k, a in enumerate([0.86, 0.88, 0.87])}
+    out = across_seeds(runs).iloc[0]
+    assert out.system == "direct" and out.csit and out.seeds == 3
+    assert out.attacker == pytest.approx(0.87) and out.attacker_ci > 0
+    assert math.isnan(out.receiver) and math.isnan(out.gap)

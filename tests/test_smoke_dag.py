@@ -182,6 +182,13 @@ def test_fading_grid_rows_and_transmitter_csi(smoke_run):
     assert (work / "reports/mnist/seed0/figures/fading.png").stat().st_size > 0
     curve = pd.read_csv(work / "reports/mnist/seed0/curves/semantic_fading_csit.csv")  # trained on faded queries
     assert set(curve.point) == {f"{t}@{snr:g}" for t in cfg.fading.t_grid for snr in cfg.fading.snr_db}
+    for image_sys in ("direct", "permutation"):  # the image itself over the same link: attacker rows only
+        d = pd.read_csv(work / f"reports/mnist/seed0/eval/fading_{image_sys}.csv")
+        assert list(d.columns) == COLUMNS and set(d.role) == {"attacker"} and set(d.system) == {image_sys}
+        assert len(d) == len(cfg.fading.t_grid) * len(cfg.fading.snr_db) * len(cfg.fading.csit) * len(cfg.eval.seeds)
+        assert d.accuracy.between(0, 1).all() and d.ssim.notna().all()
+        no_self_noise = d[d.t == 0].groupby("csit").accuracy.first()  # T' = 0: nothing for CSIT to change
+        assert no_self_noise[True] == no_self_noise[False]
 
 
 def test_learning_curves_and_selection(smoke_run):

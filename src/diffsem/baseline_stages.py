@@ -330,22 +330,27 @@ def score_point(images, observe, strong, t: int, snr: float, seed: int, batch_si
 BASELINE_ATTACK = {"direct": "image", "permutation": "image", "ibal": "inversion", "ibal-d": "inversion"}
 
 
+def load_image_attacker(cfg: Config, paths: Paths, system: str, device):
+    """The strong classifier that reads what Direct (DiffSem's own, Alg. 1) or Permutation
+    (``stage_strong_permutation``'s) sends."""
+    if system == "direct":
+        return load_strong(paths, cfg, device)
+    state = load_checkpoint(paths.baseline_attack("permutation"), "permutation_attack", {"dataset": paths.dataset},
+                            {"strong": cfg.section("strong"), "seed": cfg.seed})
+    strong = cfg.spec.strong()
+    load_module_state(strong, state["strong"], paths.baseline_attack("permutation"))
+    return strong.to(device).eval()
+
+
 @torch.no_grad()
 def stage_evaluate_baseline(cfg: Config, paths: Paths, system: str, device) -> pd.DataFrame:
     """Rows of metrics.csv for one baseline over the same (t, snr, seed) grid as DiffSem."""
     if system not in BASELINES:
         raise ValueError(f"baseline must be one of {BASELINES}, got {system!r}")
-    spec = cfg.spec
     split = load_split(paths.split, with_test=True)  # evaluation: reads the test subset
     sched = schedule_of(cfg)
-    if system == "direct":
-        strong = load_strong(paths, cfg, device)
-    elif system == "permutation":
-        state = load_checkpoint(paths.baseline_attack("permutation"), "permutation_attack", {"dataset": paths.dataset},
-                                {"strong": cfg.section("strong"), "seed": cfg.seed})
-        strong = spec.strong()
-        load_module_state(strong, state["strong"], paths.baseline_attack("permutation"))
-        strong = strong.to(device).eval()
+    if system in ("direct", "permutation"):
+        strong = load_image_attacker(cfg, paths, system, device)
     else:
         tx, clf = load_ibal(paths, cfg, system, device)
         strong, advs = load_ibal_attack(paths, cfg, system, device)

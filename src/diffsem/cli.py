@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--system", choices=["classifier-ft", "diffsem", "e-diffsem", "direct", "permutation", "ibal", "ibal-d"],
                    help="finetune: classifier-ft|diffsem|e-diffsem; train-ibal: ibal|ibal-d; attack-baseline: ibal|ibal-d|permutation; "
                         "evaluate-baseline: direct|permutation|ibal|ibal-d; train-semantic, evaluate-semantic: whose transmitter "
-                        "the semantic attacker attacks, diffsem (default)|ibal|ibal-d")
+                        "the semantic attacker attacks, diffsem (default)|ibal|ibal-d; evaluate-fading: diffsem (default)|direct|permutation|ibal|ibal-d")
     p.add_argument("--seeds", default=None,
                    help="summarize-seeds: training seeds to summarise, comma-separated (default: params.yaml's `seeds`)")
     p.add_argument("--steps", default="50,20,10,5,3,2,1",
@@ -106,7 +106,7 @@ def _run(args) -> int:
                "attack-baseline": ("ibal", "ibal-d", "permutation"),
                "evaluate-baseline": ("direct", "permutation", "ibal", "ibal-d"),
                "train-semantic": ("diffsem", "ibal", "ibal-d"), "evaluate-semantic": ("diffsem", "ibal", "ibal-d"),
-               "evaluate-fading": ("diffsem", "ibal", "ibal-d")}
+               "evaluate-fading": ("diffsem", "direct", "permutation", "ibal", "ibal-d")}
     if args.stage in ("train-semantic", "evaluate-semantic", "evaluate-fading") and args.system is None:
         args.system = "diffsem"  # the semantic attacker on DiffSem's transmitter
     if args.stage in allowed and args.system not in allowed[args.stage]:

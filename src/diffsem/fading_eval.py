@@ -14,6 +14,12 @@ and map each sample's noise level to a diffusion step, as on AWGN but per sample
   the eavesdropper's LMMSE estimate of f0, whose amplitude carries each sample's noise level; role
   ``fading_semantic``; checkpoints models/<ds>/seed<k>/semantic_fading[_csit].pt, internal to the stage).
 
+Direct and Permutation (``--system direct|permutation``) send the (permuted) image itself: power-normalised,
+self-noised to T' as on AWGN (``baselines.direct_point``; with or without the legitimate link's CSI at the
+transmitter), over the same fading model; the eavesdropper zero-forces with its own gain, restores the
+image's scale as ``direct_point`` does, and its strong classifier (trained on directly noised images at
+every level, Alg. 1 line 15; the Permutation's own for Permutation) reads it. They have no receiver rows.
+
 IBAL and IBAL-D (``--system ibal|ibal-d``) send their features over the same fading model at the mean SNR
 equivalent to the grid point (``baselines.effective_snr_db``, as on AWGN); IBAL-D's classifier takes each
 sample's instantaneous SNR (it is channel-adaptive), IBAL's none; their eavesdropper puts each sample on
@@ -46,10 +52,10 @@ COLUMNS = ["dataset", "system", "role", "t", "snr_db", "csit", "seed", "accuracy
            "mean_step", "share_at_t"]
 
 
-def faded_send(link, f0: torch.Tensor, rows, t: int, snr: float, csit: bool, g, v_nominal: float):
-    """One fading transmission of ``f0[rows]`` at (T', mean SNR): (z_rx, inst_rx, z_eve, inst_eve, v per sample).
-    The legitimate gain is drawn first (the transmitter adapts to it under CSIT), then the eavesdropper's."""
-    sched = link.schedule
+def faded_send(sched, f0: torch.Tensor, rows, t: int, snr: float, csit: bool, g, v_nominal: float):
+    """One fading transmission of the unit-power ``f0[rows]`` self-noised to T' at mean SNR ``snr`` (schedule
+    ``sched``): (z_rx, inst_rx, z_eve, inst_eve, v per sample). The legitimate gain is drawn first (the
+    transmitter adapts to it under CSIT), then the eavesdropper's."""
     abar = float(sched.alpha_bar[t])
     f = f0[rows]
     n = f.shape[0]
@@ -93,7 +99,7 @@ def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
 
             def send(rows, t, snr, g):
                 v_nom = float(noise_variance_table(link.schedule, snr, cfg.channel.quantize_t2)[t])
-                _, _, z_eve, inst_eve, v = faded_send(link, f0, rows, t, snr, csit, g, v_nom)
+                _, _, z_eve, inst_eve, v = faded_send(link.schedule, f0, rows, t, snr, csit, g, v_nom)
                 return eve_estimate(z_eve, float(link.schedule.alpha_bar[t]), v, inst_eve)
             return send
 
@@ -123,6 +129,21 @@ def attacker_esnr(cfg: Config, schedule, points) -> dict[tuple[int, float], floa
             for p in points}
 
 
+NO_STEP = {"mean_step": math.nan, "share_at_t": math.nan}  # systems without a diffusion receiver
+
+
+def point_rows(ds: str, system: str, role: str, t: int, snr: float, csit: bool, seed: int, pred: torch.Tensor,
+               y: torch.Tensor, index: list, image: tuple[float, float] | None = None,
+               extra: dict = NO_STEP) -> tuple[dict, list[dict]]:
+    """One row of eval/fading*.csv and its per-sample predictions; ``image``: the (SSIM, PSNR) of what the
+    attacker reconstructed or saw (the inversion attacker's and the image baselines' rows only)."""
+    ssim, psnr = image if image is not None else (math.nan, math.nan)
+    row = {"dataset": ds, "system": system, "role": role, "t": t, "snr_db": snr, "csit": bool(csit), "seed": seed,
+           "accuracy": float((pred == y).double().mean()), "ssim": ssim, "psnr": psnr, "n_eval": len(index), **extra}
+    samples = [{**r, "csit": bool(csit)} for r in prediction_rows(ds, system, role, t, snr, seed, index, y.tolist(), pred.tolist())]
+    return row, samples
+
+
 @torch.no_grad()
 def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int, device,
                  faded: dict | None = None) -> tuple[list[dict], list[dict]]:
@@ -150,7 +171,7 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
         g_state = g.get_state()
         for csit in cfg.fading.csit:
             g.set_state(g_state)
-            z_rx, inst_rx, z_eve, inst_eve, v = faded_send(link, f0, rows_all, t, snr, csit, g, v_nominal)
+            z_rx, inst_rx, z_eve, inst_eve, v = faded_send(sched, f0, rows_all, t, snr, csit, g, v_nominal)
             o = out[csit]
             # receivers: each sample on the step its noise matches, grouped by step
             steps, scales = match_steps(sched, t, zf_noise_variance(abar, v, inst_rx))
@@ -191,19 +212,16 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
     for csit, o in out.items():
         steps = torch.cat(o["step"])
         extra = {"mean_step": float(steps.mean()), "share_at_t": float((steps == t).double().mean())}
-        ssim, psnr = float(np.concatenate(o["ssim"]).mean()), float(np.concatenate(o["psnr"]).mean())
+        image = float(np.concatenate(o["ssim"]).mean()), float(np.concatenate(o["psnr"]).mean())
         for name, role in [*((s, "receiver") for s in RECEIVERS), ("inversion", "attacker"), ("semantic", "semantic"),
                            ("fading_semantic", "fading_semantic")]:
             if not o[name]:
                 continue
-            pred = torch.cat(o[name])
             system = name if role == "receiver" else "diffsem"
-            rows.append({"dataset": ds, "system": system, "role": role, "t": t, "snr_db": snr, "csit": bool(csit),
-                         "seed": seed, "accuracy": float((pred == y_all).double().mean()),
-                         "ssim": ssim if role == "attacker" else math.nan, "psnr": psnr if role == "attacker" else math.nan,
-                         "n_eval": int(idx.numel()), **extra})
-            samples += [{**r, "csit": bool(csit)} for r in
-                        prediction_rows(ds, system, role, t, snr, seed, index, y_all.tolist(), pred.tolist())]
+            r, smp = point_rows(ds, system, role, t, snr, csit, seed, torch.cat(o[name]), y_all, index,
+                                image if role == "attacker" else None, extra)
+            rows.append(r)
+            samples += smp
     return rows, samples
 
 
@@ -248,17 +266,55 @@ def fading_point_ibal(cfg: Config, ds: str, split, system: str, parts: dict, t: 
         preds["ssim"].append(s_)
         preds["psnr"].append(p_)
     y_all, index = torch.cat(labels), idx.tolist()
-    ssim, psnr = float(np.concatenate(preds["ssim"]).mean()), float(np.concatenate(preds["psnr"]).mean())
+    image = float(np.concatenate(preds["ssim"]).mean()), float(np.concatenate(preds["psnr"]).mean())
     rows, samples = [], []
     for role in ("receiver", "attacker", "semantic"):
         if not preds[role]:
             continue
-        pred = torch.cat(preds[role])
-        rows.append({"dataset": ds, "system": system, "role": role, "t": t, "snr_db": snr, "csit": False, "seed": seed,
-                     "accuracy": float((pred == y_all).double().mean()), "ssim": ssim if role == "attacker" else math.nan,
-                     "psnr": psnr if role == "attacker" else math.nan, "n_eval": int(idx.numel()),
-                     "mean_step": math.nan, "share_at_t": math.nan})
-        samples += [{**r, "csit": False} for r in prediction_rows(ds, system, role, t, snr, seed, index, y_all.tolist(), pred.tolist())]
+        r, smp = point_rows(ds, system, role, t, snr, False, seed, torch.cat(preds[role]), y_all, index,
+                            image if role == "attacker" else None)
+        rows.append(r)
+        samples += smp
+    return rows, samples
+
+
+@torch.no_grad()
+def fading_point_image(cfg: Config, ds: str, split, system: str, parts: dict, t: int, snr: float, seed: int,
+                       device) -> tuple[list[dict], list[dict]]:
+    """Direct / Permutation at one (T', mean SNR), without and with transmitter CSI (module docstring): the
+    strong classifier's accuracy on what the eavesdropper sees, and that image's SSIM/PSNR against x."""
+    from .baselines import permute_quadrants
+    from .channel import per_sample_power
+
+    sched = parts["schedule"]
+    v_nominal = float(noise_variance_table(sched, snr, cfg.channel.quantize_t2)[t])
+    idx = split.images(cfg.eval.test_part(t, float(cfg.eval.snr_db))).idx
+    g = generator(point_seed(seed, t, snr, SEED["fading"]), device)
+    out = {c: {"pred": [], "ssim": [], "psnr": []} for c in cfg.fading.csit}
+    labels = []
+    for b in idx.split(cfg.eval.batch_size):
+        x = to_float(split.test_x[b]).to(device)
+        labels.append(split.test_y[b])
+        sent = permute_quadrants(x) if system == "permutation" else x
+        # direct_point's convention: noise relative to the image's own power, the scale restored at the eavesdropper
+        scale = per_sample_power(sent).clamp_min(1e-12).sqrt().view(-1, *([1] * (x.dim() - 1)))
+        g_state = g.get_state()
+        for csit in cfg.fading.csit:  # both variants replay the batch's draws: paired
+            g.set_state(g_state)
+            _, _, z_eve, _, _ = faded_send(sched, sent / scale, torch.arange(x.shape[0], device=device), t, snr, csit, g,
+                                           v_nominal)
+            seen = z_eve * scale
+            out[csit]["pred"].append(parts["strong"](seen).argmax(1).cpu())
+            s_, p_ = image_metrics(x.cpu().numpy(), seen.cpu().numpy())
+            out[csit]["ssim"].append(s_)
+            out[csit]["psnr"].append(p_)
+    y_all, index = torch.cat(labels), idx.tolist()
+    rows, samples = [], []
+    for csit, o in out.items():
+        image = float(np.concatenate(o["ssim"]).mean()), float(np.concatenate(o["psnr"]).mean())
+        r, smp = point_rows(ds, system, "attacker", t, snr, csit, seed, torch.cat(o["pred"]), y_all, index, image)
+        rows.append(r)
+        samples += smp
     return rows, samples
 
 
@@ -297,6 +353,12 @@ def stage_evaluate_fading(cfg: Config, paths: Paths, device, system: str = "diff
         train_fading_attackers(cfg, paths, device)
         faded = load_fading_attackers(cfg, paths, device)
         score = lambda t, snr, seed: fading_point(cfg, paths.dataset, split, run, t, snr, seed, device, faded)  # noqa: E731
+    elif system in ("direct", "permutation"):
+        from .baseline_stages import load_image_attacker
+        from .stages import schedule_of
+
+        parts = {"schedule": schedule_of(cfg), "strong": load_image_attacker(cfg, paths, system, device)}
+        score = lambda t, snr, seed: fading_point_image(cfg, paths.dataset, split, system, parts, t, snr, seed, device)  # noqa: E731
     else:
         parts = _ibal_parts(cfg, paths, system, device)
         score = lambda t, snr, seed: fading_point_ibal(cfg, paths.dataset, split, system, parts, t, snr, seed, device)  # noqa: E731
@@ -321,7 +383,8 @@ def across_seeds(runs: dict[int, list[pd.DataFrame]]) -> pd.DataFrame:
     """Fading rows of several training seeds ({training seed: its eval/fading*.csv frames}; a frame's own
     ``seed`` column is the evaluation seed, averaged here) -> per (system, t, mean SNR, csit): the
     receiver's accuracy, the strongest attacker's (inversion or semantic, the better one in each training
-    seed) and their gap, each as mean and Student-t 95 % half-width over training seeds (``stats.seed_ci``)."""
+    seed) and their gap, each as mean and Student-t 95 % half-width over training seeds (``stats.seed_ci``).
+    Systems with no receiver (Direct, Permutation) get their attacker only (receiver and gap NaN)."""
     from .stats import seed_ci
 
     df = pd.concat([f.assign(train_seed=k) for k, frames in runs.items() for f in frames], ignore_index=True)
@@ -329,14 +392,20 @@ def across_seeds(runs: dict[int, list[pd.DataFrame]]) -> pd.DataFrame:
     per = df.groupby([*keys, "role"]).accuracy.mean().reset_index()  # over evaluation seeds
     att = per[per.role != "receiver"].groupby(keys).accuracy.max()
     rows = []
-    for (system, t, snr, csit), g in per[per.role == "receiver"].groupby(["system", "t", "snr_db", "csit"]):
+    # Direct and Permutation have an eavesdropper but no receiver: their rows carry the attacker alone
+    rx_rows = per[per.role == "receiver"]
+    owners = set(rx_rows.system.map(lambda s: "diffsem" if s in RECEIVERS else s))
+    alone = per[(per.role != "receiver") & ~per.system.isin(owners)].groupby(keys).accuracy.max().reset_index()
+    groups = [*rx_rows.groupby(["system", "t", "snr_db", "csit"]),
+              *((k, g.assign(accuracy=np.nan)) for k, g in alone.groupby(["system", "t", "snr_db", "csit"]))]
+    for (system, t, snr, csit), g in groups:
         owner = "diffsem" if system in RECEIVERS else system  # DiffSem's receivers share its transmitter
         a = att.reindex([(owner, t, snr, csit, s) for s in g.train_seed]).to_numpy()
         rx = g.accuracy.to_numpy()
         out = {"system": system, "t": int(t), "snr_db": float(snr), "csit": bool(csit)}
         for name, v in (("receiver", rx), ("attacker", a), ("gap", rx - a)):
-            m, h, n = seed_ci(v[~np.isnan(v)])
+            m, h, _ = seed_ci(v[~np.isnan(v)])
             out |= {name: m, f"{name}_ci": h}
-        out["seeds"] = n
+        out["seeds"] = int((~np.isnan(a)).sum())
         rows.append(out)
     return pd.DataFrame(rows)

@@ -355,7 +355,7 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
         "privacy_utility": lambda p: privacy_utility(df, snr_db, p, ds_name, semantic),
         "attack_study": lambda p: attack_study(pd.read_csv(paths.attack_study), p, ds_name),
         "fading": lambda p: fading_figure(pd.concat([pd.read_csv(paths.eval_part(fading_part(s))) for s in
-                                                     ("diffsem", *(b for b in cfg.baselines.systems if b in ("ibal", "ibal-d")))]),
+                                                     ("diffsem", *cfg.baselines.systems)]),
                                           p, ds_name),
     }
     out = []
@@ -370,7 +370,8 @@ def fading_figure(df: pd.DataFrame, path: Path, title: str) -> None:
     """Issue #15's Fig. 8 counterpart: accuracy against the mean SNR of a Rayleigh block-fading link, one
     panel per T' (``fading_eval``; IBAL's at the equivalent SNR of the grid point). Receivers solid
     (DiffSem's with transmitter CSI dashed); the eavesdropper's attackers dotted — DiffSem's inversion and
-    semantic attackers, and for IBAL / IBAL-D the stronger of the two at each point."""
+    semantic attackers, for IBAL / IBAL-D the stronger of the two at each point, and the strong classifier
+    on what Direct / Permutation send."""
     ts = sorted(df.t.unique())
     fig, axes = plt.subplots(1, len(ts), figsize=(4.4 * len(ts), 3.8), squeeze=False, sharey=True)
     att_style = {("diffsem", "attacker"): ("Attacker (inversion + strong)", "black", "s"),
@@ -391,6 +392,13 @@ def fading_figure(df: pd.DataFrame, path: Path, title: str) -> None:
                 if not d.empty:
                     ax.plot(d.snr_db, d.accuracy, color=color, marker=marker, ls=ls, ms=4,
                             label=f"{name}{' (CSIT)' if csit else ''}")
+        for system in ("direct", "permutation"):
+            name, color, marker = STYLE[system]
+            for csit, ls in ((False, ":"), (True, "-.")):
+                d = at[(at.system == system) & (at.role == "attacker") & (at.csit == csit)].sort_values("snr_db")
+                if not d.empty:
+                    ax.plot(d.snr_db, d.accuracy, color=color, marker=marker, ls=ls, ms=4,
+                            label=f"{name}'s attacker{' (CSIT)' if csit else ''}")
         for system in ("ibal", "ibal-d"):
             d = at[(at.system == system) & (at.role != "receiver")]
             if not d.empty:

@@ -8,7 +8,8 @@ and a black-box attacker trained for that system and point by the shared procedu
 configuration's reconstructions: the pipeline's strong classifier (models/<ds>/seed<k>/strong.pt), so the
 sweep's attacker accuracies compare configurations with each other; the pipeline's own IBAL rows use
 a strong classifier trained on IBAL's reconstructions.  Writes reports/<ds>/seed<k>/ibal_sweep.csv (replaced, or
-with ``--append`` merged: a re-run (lambda, beta) pair replaces its old rows).
+with ``--append`` merged: a re-run (recipe, lambda, beta) replaces its old rows; ``variant`` names the
+recipe, ``baselines.ibal_variant``, whose ``ibal_lambda`` is the multiplier swept).
 """
 
 from __future__ import annotations
@@ -36,10 +37,13 @@ def with_weights(cfg: Config, lam: float, beta: float) -> Config:
 
 
 def merge_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """``new`` plus the rows of ``old`` whose (lambda, beta) pair ``new`` does not hold (--append)."""
-    done = set(zip(new["lambda"], new["beta"]))
-    keep = old[[(lam, b) not in done for lam, b in zip(old["lambda"], old["beta"])]]
-    return pd.concat([keep, new], ignore_index=True).sort_values(["lambda", "beta", "t"], ignore_index=True)
+    """``new`` plus the rows of ``old`` whose (recipe, lambda, beta) ``new`` does not hold (--append); rows
+    written before the recipe was recorded are the first version's (``ours``)."""
+    old = old.assign(variant=old["variant"].fillna("ours")) if "variant" in old else old.assign(variant="ours")
+    key = ["variant", "lambda", "beta"]
+    done = set(new[key].itertuples(index=False, name=None))
+    keep = old[[k not in done for k in old[key].itertuples(index=False, name=None)]]
+    return pd.concat([keep, new], ignore_index=True).sort_values([*key, "t"], ignore_index=True)
 
 
 def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[float], ts: tuple[int, ...] = (150, 300),
@@ -66,7 +70,7 @@ def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[f
             adv.load_state_dict(models[point_key(t, snr)])
             observe = ibal_observer(tx, clf, {point_key(t, snr): adv.eval()}, sched, "ibal", c.baselines.ibal_variant)
             r = score_point(validation_images(c, split), observe, strong, t, snr, seed, c.eval.batch_size, device)
-            rows.append({"lambda": lam, "beta": beta, "t": t, "snr_db": snr, **r,
+            rows.append({"variant": c.baselines.ibal_variant, "lambda": lam, "beta": beta, "t": t, "snr_db": snr, **r,
                          "effective_snr_db": effective_snr_db(sched, t, snr), "final_loss": hist.final_loss})
             print(f"lambda={lam:g} beta={beta:g} t={t}: receiver {r['receiver_acc']:.3f}, attacker "
                   f"{r['attacker_acc']:.3f} (ssim {r['attacker_ssim']:.3f})", flush=True)

@@ -126,3 +126,10 @@ def baseline_eval_inputs(wildcards):
     if s == "permutation":
         return [f"models/{ds}/seed{seed}/attack_permutation.pt"]
     return [f"models/{ds}/seed{seed}/{s}.pt", f"models/{ds}/seed{seed}/attack_{s}.pt"]
+
+
+def fading_baseline_inputs(wildcards):
+    """What a baseline's fading evaluation needs besides the split: its evaluation's models and, for IBAL
+    and IBAL-D, the semantic attacker on their features."""
+    extra = [f"models/{wildcards.ds}/seed{wildcards.seed}/semantic_{wildcards.esys}.pt"] if wildcards.esys in ("ibal", "ibal-d") else []
+    return baseline_eval_inputs(wildcards) + extra

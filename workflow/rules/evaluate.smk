@@ -86,32 +86,32 @@ rule evaluate_semantic_ibal:
         "diffsem --params params.yaml --scale {params.scale} evaluate-semantic --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.bsys} --threads {threads} > {log} 2>&1"
 
 
-rule evaluate_fading_ibal:
-    """IBAL / IBAL-D on the same Rayleigh block-fading link, at each grid point's equivalent SNR (issue #15)."""
+rule evaluate_fading_baseline:
+    """The baselines on the same Rayleigh block-fading link (issue #15): Direct / Permutation send the image
+    (self-noised to T', with and without transmitter CSI), IBAL / IBAL-D their features at each grid point's
+    equivalent SNR."""
     input:
         "data/{ds}/seed{seed}/split.pt",
-        "models/{ds}/seed{seed}/{bsys}.pt",
-        "models/{ds}/seed{seed}/attack_{bsys}.pt",
-        "models/{ds}/seed{seed}/semantic_{bsys}.pt",
+        fading_baseline_inputs,
     output:
-        csv="reports/{ds}/seed{seed}/eval/fading_{bsys}.csv",
-        predictions="reports/{ds}/seed{seed}/eval/fading_{bsys}_predictions.csv.gz",
+        csv="reports/{ds}/seed{seed}/eval/fading_{esys}.csv",
+        predictions="reports/{ds}/seed{seed}/eval/fading_{esys}_predictions.csv.gz",
     params:
         scale=SCALE,
         cfg=effective("data", "schedule", "channel", "diffusion", "adversary", "strong", "eval", "validation", "ceiling", "baselines", "fading", drop=("diffusion.cond_labels",)),
     conda:
         "../envs/diffsem.yaml"
     log:
-        "logs/{ds}/seed{seed}/evaluate_fading_{bsys}.log",
+        "logs/{ds}/seed{seed}/evaluate_fading_{esys}.log",
     benchmark:
-        "benchmarks/{ds}/seed{seed}/evaluate_fading_{bsys}.tsv",
+        "benchmarks/{ds}/seed{seed}/evaluate_fading_{esys}.tsv",
     threads: JOB_THREADS
     resources:
         gpu=1,
         runtime=60,
         mem_mb=4000,
     shell:
-        "diffsem --params params.yaml --scale {params.scale} evaluate-fading --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.bsys} --threads {threads} > {log} 2>&1"
+        "diffsem --params params.yaml --scale {params.scale} evaluate-fading --dataset {wildcards.ds} --seed {wildcards.seed} --system {wildcards.esys} --threads {threads} > {log} 2>&1"
 
 
 rule attack_study:
