@@ -5,7 +5,7 @@
 Prints (1) every system's receiver, strongest attacker and gap per (T', mean SNR, CSIT), mean ± Student-t
 95 % over the seeds; (2) for one seed, paired tests on the same images and draws (exact McNemar, paired
 bootstrap CI, Holm over the table): E-DiffSem with against without transmitter CSI, and E-DiffSem against
-each of the eavesdropper's attackers (inversion, semantic, semantic trained on faded queries).
+each of the eavesdropper's attackers (inversion, semantic, and each trained on faded queries).
 """
 
 import argparse
@@ -30,18 +30,20 @@ def main() -> None:
     if not any(runs.values()):
         raise SystemExit(f"fading_table: no eval/fading*.csv under {base}/seed{{{a.seeds}}}")
     t = across_seeds(runs)
-    t = t[t.system.isin(["e-diffsem", "classifier-ft", "ibal", "ibal-d"])]
+    t = t[t.system.isin(["e-diffsem", "classifier-ft", "ibal", "ibal-d", "direct", "permutation"])]
     print("| system | T' | mean SNR (dB) | CSIT | receiver | strongest attacker | gap (pts) | seeds |")
     print("|---|---|---|---|---|---|---|---|")
     for r in t.sort_values(["t", "system", "csit", "snr_db"]).itertuples():
-        print(f"| {r.system} | {r.t} | {r.snr_db:g} | {'yes' if r.csit else 'no'} | {r.receiver:.4f} ± {r.receiver_ci:.4f} | "
-              f"{r.attacker:.4f} ± {r.attacker_ci:.4f} | {100 * r.gap:+.2f} ± {100 * r.gap_ci:.2f} | {r.seeds} |")
+        rx = "—" if r.receiver != r.receiver else f"{r.receiver:.4f} ± {r.receiver_ci:.4f}"  # Direct, Permutation: none
+        gap = "—" if r.gap != r.gap else f"{100 * r.gap:+.2f} ± {100 * r.gap_ci:.2f}"
+        print(f"| {r.system} | {r.t} | {r.snr_db:g} | {'yes' if r.csit else 'no'} | {rx} | "
+              f"{r.attacker:.4f} ± {r.attacker_ci:.4f} | {gap} | {r.seeds} |")
     pred = pd.read_csv(base / f"seed{a.paired_seed}" / "eval" / "fading_predictions.csv.gz")
     pred = pred[pred.t > 0]
     tagged = pred.assign(system=pred.system + pred.csit.map({True: "+csit", False: ""}))
-    pairs = [("e-diffsem+csit", "e-diffsem"), ("e-diffsem", "diffsem:attacker"), ("e-diffsem", "diffsem:semantic"),
-             ("e-diffsem", "diffsem:fading_semantic"), ("e-diffsem+csit", "diffsem+csit:attacker"),
-             ("e-diffsem+csit", "diffsem+csit:semantic"), ("e-diffsem+csit", "diffsem+csit:fading_semantic")]
+    roles = ["attacker", "semantic", "fading_attacker", "fading_semantic"]
+    roles = [r for r in roles if (pred.role == r).any()]  # runs before the fading-trained inversion lack it
+    pairs = [("e-diffsem+csit", "e-diffsem"), *((f"e-diffsem{c}", f"diffsem{c}:{r}") for c in ("", "+csit") for r in roles)]
     c = compare(tagged, pairs)
     print(f"\nPaired tests, seed {a.paired_seed} (Holm over {len(c)} comparisons)\n")
     print("| T' | mean SNR | A − B | A | B | diff (pts) | 95 % CI | Holm p | verdict |")

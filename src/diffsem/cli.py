@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--system", choices=["classifier-ft", "diffsem", "e-diffsem", "direct", "permutation", "ibal", "ibal-d"],
                    help="finetune: classifier-ft|diffsem|e-diffsem; train-ibal: ibal|ibal-d; attack-baseline: ibal|ibal-d|permutation; "
                         "evaluate-baseline: direct|permutation|ibal|ibal-d; train-semantic, evaluate-semantic: whose transmitter "
-                        "the semantic attacker attacks, diffsem (default)|ibal|ibal-d; evaluate-fading: diffsem (default)|direct|permutation|ibal|ibal-d")
+                        "the semantic attacker attacks, diffsem (default)|ibal|ibal-d; evaluate-fading: diffsem (default)|direct|permutation|ibal|ibal-d; ibal-sweep: ibal (default)|ibal-d")
     p.add_argument("--seeds", default=None,
                    help="summarize-seeds: training seeds to summarise, comma-separated (default: params.yaml's `seeds`)")
     p.add_argument("--steps", default="50,20,10,5,3,2,1",
@@ -102,13 +102,15 @@ def _run(args) -> int:
         cfg = load_config(args.params, args.scale, ds, args.seed)
     if args.stage == "train-diffusion" and not args.variant:
         raise ValueError("train-diffusion needs --variant uncond|cond")
-    allowed = {"finetune": ("classifier-ft", "diffsem", "e-diffsem"), "train-ibal": ("ibal", "ibal-d"),
+    allowed = {"finetune": ("classifier-ft", "diffsem", "e-diffsem"), "train-ibal": ("ibal", "ibal-d"), "ibal-sweep": ("ibal", "ibal-d"),
                "attack-baseline": ("ibal", "ibal-d", "permutation"),
                "evaluate-baseline": ("direct", "permutation", "ibal", "ibal-d"),
                "train-semantic": ("diffsem", "ibal", "ibal-d"), "evaluate-semantic": ("diffsem", "ibal", "ibal-d"),
                "evaluate-fading": ("diffsem", "direct", "permutation", "ibal", "ibal-d")}
     if args.stage in ("train-semantic", "evaluate-semantic", "evaluate-fading") and args.system is None:
         args.system = "diffsem"  # the semantic attacker on DiffSem's transmitter
+    if args.stage == "ibal-sweep" and args.system is None:
+        args.system = "ibal"
     if args.stage in allowed and args.system not in allowed[args.stage]:
         raise ValueError(f"{args.stage} needs --system {'|'.join(allowed[args.stage])}")
 
@@ -206,7 +208,7 @@ def _run(args) -> int:
         from .ibal_sweep import sweep
 
         sweep(cfg, paths, device, _num_list(args.lambdas, "--lambdas"), _num_list(args.betas, "--betas"),
-              append=args.append)
+              append=args.append, system=args.system or "ibal")
     elif args.stage == "summarize-seeds":
         from .seeds import summarize_runs
 

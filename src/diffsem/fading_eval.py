@@ -9,10 +9,12 @@ and map each sample's noise level to a diffusion step, as on AWGN but per sample
 * the **eavesdropper** puts each sample on the attacker point (T_a, eval SNR) whose training input had
   the nearest ESNR, scales it onto that point's signal level and applies that point's inversion network
   (judged by the strong classifier) and, where trained, its semantic attacker — networks trained on AWGN —
-  and, stronger, a semantic attacker trained on faded queries at that very point and CSI variant
-  (``train_fading_attackers``: the semantic attacker's network and recipe on the adversary's split, reading
-  the eavesdropper's LMMSE estimate of f0, whose amplitude carries each sample's noise level; role
-  ``fading_semantic``; checkpoints models/<ds>/seed<k>/semantic_fading[_csit].pt, internal to the stage).
+  and, stronger, attackers trained on faded queries at that very point and CSI variant
+  (``train_fading_attackers``, on the adversary's split, reading the eavesdropper's LMMSE estimate of f0,
+  whose amplitude carries each sample's noise level): the semantic attacker's network and recipe (role
+  ``fading_semantic``) and the paper's inversion network and recipe, judged by the strong classifier (role
+  ``fading_attacker``); checkpoints models/<ds>/seed<k>/{semantic,inversion}_fading[_csit].pt, internal
+  to the stage.
 
 Direct and Permutation (``--system direct|permutation``) send the (permuted) image itself: power-normalised,
 self-noised to T' as on AWGN (``baselines.direct_point``; with or without the legitimate link's CSI at the
@@ -43,7 +45,7 @@ from .config import Config
 from .data import load_split, to_float
 from .evaluate import RECEIVERS, image_metrics, point_seed, prediction_rows, receivers_predict
 from .fading import lmmse_scale, match_steps, rayleigh_channel, rayleigh_gains, self_noise_variance_csit, zf_noise_variance
-from .io import atomic_path
+from .io import atomic_path, load_checkpoint, save_checkpoint
 from .runtime import generator
 from .self_noising import noise_variance_table, received_noise_variance
 from .stages import SEED, Paths
@@ -76,16 +78,19 @@ def eve_estimate(z_eve: torch.Tensor, abar: float, v: torch.Tensor, inst_eve: to
     return z_eve * lmmse_scale(abar, noise).to(device=z_eve.device, dtype=z_eve.dtype).view(-1, *([1] * (z_eve.dim() - 1)))
 
 
-def fading_attacker_kind(csit: bool) -> str:
-    return "semantic_fading_csit" if csit else "semantic_fading"
+def fading_attacker_kind(csit: bool, attacker: str = "semantic") -> str:
+    """Checkpoint kind (and curve name) of an attacker trained on faded queries: semantic|inversion."""
+    return f"{attacker}_fading{'_csit' if csit else ''}"
 
 
 def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
-    """The semantic attacker trained on faded queries (one per fading point, with and without CSIT): the
-    semantic attacker's network and recipe (``stages._feature_classifiers``) on the adversary's split, the
-    epoch chosen on its validation slice, reading ``eve_estimate``."""
+    """The attackers trained on faded queries (one per fading point, with and without CSIT), both reading
+    ``eve_estimate`` on the adversary's split with the epoch chosen on its validation slice: the semantic
+    attacker's network and recipe (``stages._feature_classifiers``) and the paper's inversion network and
+    recipe (``attack.train_attackers``, Eq. 5; judged at evaluation by the run's strong classifier)."""
+    from .attack import train_attackers
     from .pipeline import Link
-    from .stages import _feature_classifiers, encode_all, load_jscc, schedule_of
+    from .stages import _feature_classifiers, encode_all, load_jscc, schedule_of, write_attacker_curves
     from .validation import capped
 
     split = load_split(paths.split)
@@ -107,6 +112,13 @@ def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
         _feature_classifiers(cfg, paths, device, kind, points, (split.adv_x, split.adv_y),
                              (split.adv_val_x[:n_val], split.adv_val_y[:n_val]), paths.model(kind),
                              fading_attacker_meta(cfg, paths.dataset, csit), sender, cfg.seed + SEED["fading"])
+        kind = fading_attacker_kind(csit, "inversion")
+        meta = fading_inversion_meta(cfg, paths.dataset, csit)
+        models, _, curves = train_attackers(cfg.spec, sender(split.adv_x), split.adv_x, points, cfg.adversary,
+                                            cfg.seed + SEED["fading_inversion"], device, kind, paths.resume_dir, meta,
+                                            sender(split.adv_val_x[:n_val]), split.adv_val_x[:n_val])
+        write_attacker_curves(paths.curve(kind), curves)
+        save_checkpoint(paths.model(kind), {"models": models}, kind, {"dataset": paths.dataset}, meta)
 
 
 def fading_attacker_meta(cfg: Config, ds: str, csit: bool) -> dict:
@@ -115,12 +127,24 @@ def fading_attacker_meta(cfg: Config, ds: str, csit: bool) -> dict:
     return {**semantic_meta(cfg, ds, "diffsem"), "fading": cfg.section("fading"), "csit": bool(csit)}
 
 
-def load_fading_attackers(cfg: Config, paths: Paths, device) -> dict[bool, dict]:
-    from .stages import _load_feature_classifiers
+def fading_inversion_meta(cfg: Config, ds: str, csit: bool) -> dict:
+    from .stages import adversary_config
 
-    return {csit: _load_feature_classifiers(paths, cfg, paths.model(fading_attacker_kind(csit)), fading_attacker_kind(csit),
-                                            fading_attacker_meta(cfg, paths.dataset, csit), device)
-            for csit in cfg.fading.csit}
+    return {**adversary_config(cfg, ds), "fading": cfg.section("fading"), "csit": bool(csit)}
+
+
+def load_fading_attackers(cfg: Config, paths: Paths, device) -> dict[bool, dict[str, dict]]:
+    """{csit: {"semantic" | "inversion": {(t, snr): network}}} (``train_fading_attackers``)."""
+    from .stages import _load_feature_classifiers, per_point_models
+
+    out = {}
+    for csit in cfg.fading.csit:
+        sem, inv = fading_attacker_kind(csit), fading_attacker_kind(csit, "inversion")
+        state = load_checkpoint(paths.model(inv), inv, {"dataset": paths.dataset}, fading_inversion_meta(cfg, paths.dataset, csit))
+        out[csit] = {"semantic": _load_feature_classifiers(paths, cfg, paths.model(sem), sem,
+                                                           fading_attacker_meta(cfg, paths.dataset, csit), device),
+                     "inversion": per_point_models(state["models"], cfg.spec.adversary, paths.model(inv), device)}
+    return out
 
 
 def attacker_esnr(cfg: Config, schedule, points) -> dict[tuple[int, float], float]:
@@ -158,7 +182,8 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
     semantic = run.semantic if run.paths.semantic.is_file() else {}
     idx = split.images(cfg.eval.test_part(t, float(cfg.eval.snr_db))).idx
     g = generator(point_seed(seed, t, snr, SEED["fading"]), device)
-    out = {c: {k: [] for k in (*RECEIVERS, "inversion", "semantic", "fading_semantic", "ssim", "psnr", "step")}
+    out = {c: {k: [] for k in (*RECEIVERS, "inversion", "semantic", "fading_inversion", "fading_semantic", "ssim", "psnr",
+                               "ssim_f", "psnr_f", "step")}
            for c in cfg.fading.csit}
     labels = []
     for b in idx.split(cfg.eval.batch_size):
@@ -201,8 +226,14 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
             o["inversion"].append(inv)
             if semantic:
                 o["semantic"].append(sem)
-            if faded is not None:  # the semantic attacker trained on faded queries at this very point
-                o["fading_semantic"].append(faded[csit][(t, float(snr))](eve_estimate(z_eve, abar, v, inst_eve)).argmax(1).cpu())
+            if faded is not None:  # the attackers trained on faded queries at this very point
+                est = eve_estimate(z_eve, abar, v, inst_eve)
+                o["fading_semantic"].append(faded[csit]["semantic"][(t, float(snr))](est).argmax(1).cpu())
+                x_f = faded[csit]["inversion"][(t, float(snr))](est).clamp(0, 1)
+                o["fading_inversion"].append(run.strong(x_f).argmax(1).cpu())
+                s_, p_ = image_metrics(x.cpu().numpy(), x_f.cpu().numpy())
+                o["ssim_f"].append(s_)
+                o["psnr_f"].append(p_)
             s_, p_ = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
             o["ssim"].append(s_)
             o["psnr"].append(p_)
@@ -212,14 +243,16 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
     for csit, o in out.items():
         steps = torch.cat(o["step"])
         extra = {"mean_step": float(steps.mean()), "share_at_t": float((steps == t).double().mean())}
-        image = float(np.concatenate(o["ssim"]).mean()), float(np.concatenate(o["psnr"]).mean())
+        image = {"attacker": (float(np.concatenate(o["ssim"]).mean()), float(np.concatenate(o["psnr"]).mean()))}
+        if o["ssim_f"]:
+            image["fading_attacker"] = float(np.concatenate(o["ssim_f"]).mean()), float(np.concatenate(o["psnr_f"]).mean())
         for name, role in [*((s, "receiver") for s in RECEIVERS), ("inversion", "attacker"), ("semantic", "semantic"),
-                           ("fading_semantic", "fading_semantic")]:
+                           ("fading_inversion", "fading_attacker"), ("fading_semantic", "fading_semantic")]:
             if not o[name]:
                 continue
             system = name if role == "receiver" else "diffsem"
             r, smp = point_rows(ds, system, role, t, snr, csit, seed, torch.cat(o[name]), y_all, index,
-                                image if role == "attacker" else None, extra)
+                                image.get(role), extra)
             rows.append(r)
             samples += smp
     return rows, samples

@@ -376,6 +376,7 @@ def fading_figure(df: pd.DataFrame, path: Path, title: str) -> None:
     fig, axes = plt.subplots(1, len(ts), figsize=(4.4 * len(ts), 3.8), squeeze=False, sharey=True)
     att_style = {("diffsem", "attacker"): ("Attacker (inversion + strong)", "black", "s"),
                  ("diffsem", "semantic"): ("Attacker (semantic)", "dimgray", "P"),
+                 ("diffsem", "fading_attacker"): ("Attacker (inversion, trained on fading)", "tab:brown", "d"),
                  ("diffsem", "fading_semantic"): ("Attacker (semantic, trained on fading)", "tab:orange", "X")}
     for ax, t in zip(axes[0], ts):
         at = df[df.t == t]

@@ -8,7 +8,8 @@ and a black-box attacker trained for that system and point by the shared procedu
 configuration's reconstructions: the pipeline's strong classifier (models/<ds>/seed<k>/strong.pt), so the
 sweep's attacker accuracies compare configurations with each other; the pipeline's own IBAL rows use
 a strong classifier trained on IBAL's reconstructions.  Writes reports/<ds>/seed<k>/ibal_sweep.csv (replaced, or
-with ``--append`` merged: a re-run (recipe, lambda, beta) replaces its old rows; ``variant`` names the
+with ``--append`` merged: a re-run (system, recipe, lambda, beta) replaces its old rows; ``--system ibal|ibal-d``
+picks the system swept (IBAL by default); ``variant`` names the
 recipe, ``baselines.ibal_variant``, whose ``ibal_lambda`` is the multiplier swept).
 """
 
@@ -37,26 +38,30 @@ def with_weights(cfg: Config, lam: float, beta: float) -> Config:
 
 
 def merge_rows(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """``new`` plus the rows of ``old`` whose (recipe, lambda, beta) ``new`` does not hold (--append); rows
-    written before the recipe was recorded are the first version's (``ours``)."""
-    old = old.assign(variant=old["variant"].fillna("ours")) if "variant" in old else old.assign(variant="ours")
-    key = ["variant", "lambda", "beta"]
+    """``new`` plus the rows of ``old`` whose (system, recipe, lambda, beta) ``new`` does not hold (--append);
+    rows written before the system and recipe were recorded are IBAL's first version (``ours``)."""
+    def tagged(df):
+        for col, first in (("system", "ibal"), ("variant", "ours")):
+            df = df.assign(**{col: df[col].fillna(first) if col in df else first})
+        return df
+    old, new = tagged(old), tagged(new)
+    key = ["system", "variant", "lambda", "beta"]
     done = set(new[key].itertuples(index=False, name=None))
     keep = old[[k not in done for k in old[key].itertuples(index=False, name=None)]]
     return pd.concat([keep, new], ignore_index=True).sort_values([*key, "t"], ignore_index=True)
 
 
 def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[float], ts: tuple[int, ...] = (150, 300),
-          append: bool = False):
+          append: bool = False, system: str = "ibal"):
     spec = cfg.spec
     split = load_split(paths.split)
     sched = schedule_of(cfg)
     strong = load_strong(paths, cfg, device)
     snr, seed = float(cfg.eval.snr_db), int(cfg.eval.seeds[0])
     rows = []
-    for lam, beta in tqdm(list(itertools.product(lambdas, betas)), desc=f"IBAL sweep {paths.dataset}"):
+    for lam, beta in tqdm(list(itertools.product(lambdas, betas)), desc=f"{system} sweep {paths.dataset}"):
         c = with_weights(cfg, lam, beta)
-        tx, clf, hist = train_ibal(c, paths, "ibal", device, resume=False)
+        tx, clf, hist = train_ibal(c, paths, system, device, resume=False)
 
         @torch.no_grad()
         def send(rows_, t, s, g, tx=tx):
@@ -64,15 +69,15 @@ def sweep(cfg: Config, paths: Paths, device, lambdas: list[float], betas: list[f
 
         points = [(t, snr) for t in ts]
         models, _, _ = train_attackers(spec, send, split.adv_x, points, c.adversary, c.seed + BSEED["attack"], device,
-                                    f"sweep adversary l={lam:g} b={beta:g}")
+                                    f"{system} sweep adversary l={lam:g} b={beta:g}")
         for t in ts:
             adv = spec.adversary().to(device)
             adv.load_state_dict(models[point_key(t, snr)])
-            observe = ibal_observer(tx, clf, {point_key(t, snr): adv.eval()}, sched, "ibal", c.baselines.ibal_variant)
+            observe = ibal_observer(tx, clf, {point_key(t, snr): adv.eval()}, sched, system, c.baselines.ibal_variant)
             r = score_point(validation_images(c, split), observe, strong, t, snr, seed, c.eval.batch_size, device)
-            rows.append({"variant": c.baselines.ibal_variant, "lambda": lam, "beta": beta, "t": t, "snr_db": snr, **r,
+            rows.append({"system": system, "variant": c.baselines.ibal_variant, "lambda": lam, "beta": beta, "t": t, "snr_db": snr, **r,
                          "effective_snr_db": effective_snr_db(sched, t, snr), "final_loss": hist.final_loss})
-            print(f"lambda={lam:g} beta={beta:g} t={t}: receiver {r['receiver_acc']:.3f}, attacker "
+            print(f"{system} lambda={lam:g} beta={beta:g} t={t}: receiver {r['receiver_acc']:.3f}, attacker "
                   f"{r['attacker_acc']:.3f} (ssim {r['attacker_ssim']:.3f})", flush=True)
     df = pd.DataFrame(rows)
     if append and paths.ibal_sweep.exists():

@@ -28,7 +28,7 @@ from .training import Validation, fit, make_optimizer
 from .validation import capped, eps_mse, receiver_accuracy, write_curve
 
 # per-stage seed offsets, so stages draw independent streams from one master seed (11-15: baseline_stages.BSEED)
-SEED = {"jscc": 1, "diffusion": 2, "adversary": 3, "strong": 4, "finetune": 5, "eval": 6, "ceiling": 7, "semantic": 8, "study": 9, "protocol": 10, "prior": 16, "fading": 17}
+SEED = {"jscc": 1, "diffusion": 2, "adversary": 3, "strong": 4, "finetune": 5, "eval": 6, "ceiling": 7, "semantic": 8, "study": 9, "protocol": 10, "prior": 16, "fading": 17, "fading_inversion": 18}
 # receivers that Alg. 2 (or its control) fine-tunes; "classifier-ft" is the control without a denoiser
 FINETUNED = ("classifier-ft", "diffsem", "e-diffsem")
 
