@@ -45,22 +45,33 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _best_time(fn, device, repeats: int = 2) -> float:
+def time_call(fn, device: torch.device, repeats: int = 2, statistic: str = "best") -> float:
+    """Seconds per call of ``fn`` after one warm-up: the best (``diffsem bench``, receiver search) or the
+    median (``bench_variants``) of ``repeats`` runs; CUDA events on a GPU, the wall clock elsewhere."""
+    if statistic not in ("best", "median"):
+        raise ValueError(f"statistic must be best|median, got {statistic!r}")
     fn()
     _sync(device)
-    best = float("inf")
+    times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        best = min(best, time.perf_counter() - t0)
-    return best
+        if device.type == "cuda":
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
+            b.synchronize()
+            times.append(a.elapsed_time(b) / 1e3)
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return min(times) if statistic == "best" else sorted(times)[len(times) // 2]
 
 
 def matmul_gflops(device: torch.device) -> float:
     n = 8192 if device.type == "cuda" else 2048
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    return 2 * n**3 / _best_time(lambda: a @ b, device, 5) / 1e9
+    return 2 * n**3 / time_call(lambda: a @ b, device, 5) / 1e9
 
 
 def count_flops(fn) -> int:
@@ -112,7 +123,7 @@ def _receiver_part(cfg: Config, ds: str, system: str, device_str: str, q, max_st
             return rx.ediffsem_logits(z, t, 1.0)[0]
 
     flops = count_flops(run)
-    sec = _best_time(run, device)
+    sec = time_call(run, device)
     q.put({"samples_per_s": 256 / sec, "gflops": flops / sec / 1e9, "flops_per_sample": flops / 256,
            "trained_models": trained,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
@@ -156,7 +167,7 @@ def _training_part(cfg: Config, ds: str, stage: str, device_str: str, q) -> None
         loss_fn().backward()
         opt.step()
 
-    sec = _best_time(step, device)
+    sec = time_call(step, device)
     q.put({"samples_per_s": bs / sec, "batch_size": bs,
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .bench import time_call
 from .config import build_config, load_raw
 from .cuda_graph import GraphCache
 from .models import get_spec
@@ -51,25 +52,6 @@ def tf32(enabled: bool):
         yield
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
-
-
-def _timed(fn, device: torch.device, repeats: int) -> float:
-    """Median seconds of ``fn`` over ``repeats`` runs (CUDA events on a GPU), after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record()
-            fn()
-            b.record()
-            b.synchronize()
-            times.append(a.elapsed_time(b) / 1e3)
-        else:
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
 
 
 def rel_err(a: torch.Tensor, ref: torch.Tensor) -> float:
@@ -124,7 +106,8 @@ def receiver_variants(ds: str, n_feat: int, device: torch.device, batch: int = 2
             # with graphs, the first call captures (checked against the eager loop) and later ones replay
             f_chk = denoise(m, xc, sched, t_start, 1.0, max_steps, ctx, 0.0, precision, graphs)
             res["rel_err_vs_fp64"] = rel_err(f_chk, ref)
-            sec = _timed(lambda: denoise(m, xt, sched, t_start, 1.0, max_steps, ctx, 0.0, precision, graphs), device, repeats)
+            sec = time_call(lambda: denoise(m, xt, sched, t_start, 1.0, max_steps, ctx, 0.0, precision, graphs), device, repeats,
+                                "median")
         res["samples_per_s"] = batch / sec
         res["ms_per_pass"] = 1e3 * sec
         out["variants"][name] = res
@@ -182,7 +165,7 @@ def training_variants(ds: str, n_feat: int, device: torch.device, batch: int = 2
                 opt.step()
 
             with tf32(mode == "tf32"):
-                sec = _timed(step, device, repeats)
+                sec = time_call(step, device, repeats, "median")
             out[stage][mode] = batch / sec
     return out
 
@@ -197,7 +180,7 @@ def peaks(device: torch.device) -> dict:
         a = torch.randn(n, n, device=device, dtype=dtype)
         b = torch.randn(n, n, device=device, dtype=dtype)
         with tf32(t32):
-            sec = _timed(lambda: a @ b, device, 5)
+            sec = time_call(lambda: a @ b, device, 5, "median")
         res[name] = 2 * n**3 / sec / 1e12
     return res
 

@@ -68,7 +68,7 @@ def validation_images(cfg: Config, split):
 def time_receiver(rx: Receivers, link: Link, images, device, t: int = 150, snr: float = 15.0, batch: int = 256,
                   repeats: int = 2) -> dict:
     """Samples/s of DiffSem and E-DiffSem at batch ``batch`` on real received features at T' = t."""
-    from .bench import _best_time
+    from .bench import time_call
 
     g = torch.Generator(device=device).manual_seed(0)
     idx = images.idx[:batch]
@@ -83,7 +83,7 @@ def time_receiver(rx: Receivers, link: Link, images, device, t: int = 150, snr: 
         def run(fn=fn):
             with torch.inference_mode():
                 fn()
-        out[s] = batch / _best_time(run, device, repeats)
+        out[s] = batch / time_call(run, device, repeats)
     return out
 
 
