@@ -136,3 +136,9 @@ def test_learning_rates_stay_in_the_papers_range(repo):
     for ds, tanh_lr in (("cifar10", 3e-4), ("mnist", 1e-3)):
         cfg = load_config(repo / "params.yaml", "paper", ds)
         assert (cfg.jscc.lr, cfg.adversary.lr, cfg.baselines.ibal_lr) == (tanh_lr,) * 3, ds
+
+
+def test_fading_inversion_t_must_be_in_the_fading_grid(raw):
+    raw["fading"]["inversion_t"] = [150, 250]
+    msg = _err(raw, "cpu")
+    assert "'fading.inversion_t'" in msg and "[250] not in fading.t_grid" in msg

@@ -173,17 +173,18 @@ def test_fading_grid_rows_and_transmitter_csi(smoke_run):
             for csit in cfg.fading.csit:
                 d = df[(df.t == t) & (df.snr_db == snr) & (df.csit == csit)]
                 assert set(d[d.role == "receiver"].system) == set(RECEIVERS)
-                assert {"attacker", "semantic", "fading_attacker", "fading_semantic"} <= set(d.role) and d.n_eval.nunique() == 1
-                assert d[d.role.isin(["attacker", "fading_attacker"])].ssim.notna().all()
+                trained = {"fading_attacker"} if t in cfg.fading.inversion_t else set()  # fading-trained inversion
+                assert set(d.role) == {"receiver", "attacker", "semantic", "fading_semantic"} | trained
+                assert d.n_eval.nunique() == 1 and d[d.role.isin(["attacker", "fading_attacker"])].ssim.notna().all()
     at = df[(df.t == 300) & (df.role == "receiver")].groupby("csit").share_at_t.first()
     assert at[True] > 0.9 and at[True] > at[False]
     pred = pd.read_csv(work / "reports/mnist/seed0/eval/fading_predictions.csv.gz")
     per = pred.groupby(["t", "snr_db", "csit", "system", "role"]).index.apply(lambda s: tuple(sorted(s)))
     assert (per.groupby(level="t").nunique() == 1).all()  # one image set per T', shared by every row at it
     assert (work / "reports/mnist/seed0/figures/fading.png").stat().st_size > 0
-    for kind in ("semantic_fading_csit", "inversion_fading_csit"):  # trained on faded queries
-        curve = pd.read_csv(work / f"reports/mnist/seed0/curves/{kind}.csv")
-        assert set(curve.point) == {f"{t}@{snr:g}" for t in cfg.fading.t_grid for snr in cfg.fading.snr_db}, kind
+    for kind, ts in (("semantic_fading_csit", cfg.fading.t_grid), ("inversion_fading_csit", cfg.fading.inversion_t)):
+        curve = pd.read_csv(work / f"reports/mnist/seed0/curves/{kind}.csv")  # trained on faded queries
+        assert set(curve.point) == {f"{t}@{snr:g}" for t in ts for snr in cfg.fading.snr_db}, kind
     for image_sys in ("direct", "permutation"):  # the image itself over the same link: attacker rows only
         d = pd.read_csv(work / f"reports/mnist/seed0/eval/fading_{image_sys}.csv")
         assert list(d.columns) == COLUMNS and set(d.role) == {"attacker"} and set(d.system) == {image_sys}

@@ -207,6 +207,7 @@ class FadingCfg:
     snr_db: tuple[float, ...]  # mean SNR of both links (receiver and eavesdropper fade independently)
     t_grid: tuple[int, ...]  # self-noising steps T' scored under fading
     csit: tuple[bool, ...]  # without / with the legitimate link's gain known at the transmitter
+    inversion_t: tuple[int, ...]  # T' (a subset of t_grid) where the inversion attacker also trains on faded queries
 
 
 @dataclass(frozen=True)
@@ -330,6 +331,10 @@ def _cross_checks(cfg: Config) -> None:
         raise ConfigError(
             f"params: 'schedule.beta_start' = {cfg.schedule.beta_start} is invalid: must be <= schedule.beta_end = {cfg.schedule.beta_end}"
         )
+    stray = sorted(set(cfg.fading.inversion_t) - set(cfg.fading.t_grid))
+    if stray:
+        raise ConfigError(f"params: 'fading.inversion_t' = {list(cfg.fading.inversion_t)} is invalid: {stray} not in "
+                          f"fading.t_grid = {list(cfg.fading.t_grid)}")
     checks = [("jscc.t_max", [cfg.jscc.t_max]), ("finetune.t_values", cfg.finetune.t_values),
               ("eval.t_grid", cfg.eval.t_grid), ("eval.fig8_t_grid", cfg.eval.fig8_t_grid),
               ("eval.fig6_t", cfg.eval.fig6_t), ("validation.t_values", cfg.validation.t_values)]

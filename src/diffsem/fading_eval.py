@@ -87,7 +87,8 @@ def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
     """The attackers trained on faded queries (one per fading point, with and without CSIT), both reading
     ``eve_estimate`` on the adversary's split with the epoch chosen on its validation slice: the semantic
     attacker's network and recipe (``stages._feature_classifiers``) and the paper's inversion network and
-    recipe (``attack.train_attackers``, Eq. 5; judged at evaluation by the run's strong classifier)."""
+    recipe (``attack.train_attackers``, Eq. 5; judged at evaluation by the run's strong classifier) at the
+    T' of ``fading.inversion_t`` only (each network costs a stage-3 attacker point)."""
     from .attack import train_attackers
     from .pipeline import Link
     from .stages import _feature_classifiers, encode_all, load_jscc, schedule_of, write_attacker_curves
@@ -114,7 +115,8 @@ def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
                              fading_attacker_meta(cfg, paths.dataset, csit), sender, cfg.seed + SEED["fading"])
         kind = fading_attacker_kind(csit, "inversion")
         meta = fading_inversion_meta(cfg, paths.dataset, csit)
-        models, _, curves = train_attackers(cfg.spec, sender(split.adv_x), split.adv_x, points, cfg.adversary,
+        inv_points = [p for p in points if p[0] in cfg.fading.inversion_t]
+        models, _, curves = train_attackers(cfg.spec, sender(split.adv_x), split.adv_x, inv_points, cfg.adversary,
                                             cfg.seed + SEED["fading_inversion"], device, kind, paths.resume_dir, meta,
                                             sender(split.adv_val_x[:n_val]), split.adv_val_x[:n_val])
         write_attacker_curves(paths.curve(kind), curves)
@@ -124,7 +126,9 @@ def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
 def fading_attacker_meta(cfg: Config, ds: str, csit: bool) -> dict:
     from .stages import semantic_meta
 
-    return {**semantic_meta(cfg, ds, "diffsem"), "fading": cfg.section("fading"), "csit": bool(csit)}
+    # inversion_t says where the inversion attacker trains: it does not change the semantic one
+    fading = {k: v for k, v in cfg.section("fading").items() if k != "inversion_t"}
+    return {**semantic_meta(cfg, ds, "diffsem"), "fading": fading, "csit": bool(csit)}
 
 
 def fading_inversion_meta(cfg: Config, ds: str, csit: bool) -> dict:
@@ -229,11 +233,13 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
             if faded is not None:  # the attackers trained on faded queries at this very point
                 est = eve_estimate(z_eve, abar, v, inst_eve)
                 o["fading_semantic"].append(faded[csit]["semantic"][(t, float(snr))](est).argmax(1).cpu())
-                x_f = faded[csit]["inversion"][(t, float(snr))](est).clamp(0, 1)
-                o["fading_inversion"].append(run.strong(x_f).argmax(1).cpu())
-                s_, p_ = image_metrics(x.cpu().numpy(), x_f.cpu().numpy())
-                o["ssim_f"].append(s_)
-                o["psnr_f"].append(p_)
+                inv_f = faded[csit]["inversion"].get((t, float(snr)))  # trained at fading.inversion_t only
+                if inv_f is not None:
+                    x_f = inv_f(est).clamp(0, 1)
+                    o["fading_inversion"].append(run.strong(x_f).argmax(1).cpu())
+                    s_, p_ = image_metrics(x.cpu().numpy(), x_f.cpu().numpy())
+                    o["ssim_f"].append(s_)
+                    o["psnr_f"].append(p_)
             s_, p_ = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
             o["ssim"].append(s_)
             o["psnr"].append(p_)
