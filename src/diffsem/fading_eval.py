@@ -172,6 +172,25 @@ def point_rows(ds: str, system: str, role: str, t: int, snr: float, csit: bool, 
     return row, samples
 
 
+def point_table(ds: str, t: int, snr: float, csit: bool, seed: int, y: torch.Tensor, index: list,
+                preds: dict[tuple[str, str], list], image: dict[str, tuple[float, float]],
+                extra: dict = NO_STEP) -> tuple[list[dict], list[dict]]:
+    """``point_rows`` for every (system, role) of ``preds`` that has predictions (per-batch tensors), with
+    ``image[role]`` as that role's (SSIM, PSNR) where given."""
+    rows, samples = [], []
+    for (system, role), batches in preds.items():
+        if batches:
+            r, smp = point_rows(ds, system, role, t, snr, csit, seed, torch.cat(batches), y, index, image.get(role), extra)
+            rows.append(r)
+            samples += smp
+    return rows, samples
+
+
+def mean_image(ssims: list, psnrs: list) -> tuple[float, float]:
+    """Mean SSIM and PSNR over a point's batches (``evaluate.image_metrics`` per batch)."""
+    return float(np.concatenate(ssims).mean()), float(np.concatenate(psnrs).mean())
+
+
 @torch.no_grad()
 def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int, device,
                  faded: dict | None = None) -> tuple[list[dict], list[dict]]:
@@ -249,18 +268,15 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
     for csit, o in out.items():
         steps = torch.cat(o["step"])
         extra = {"mean_step": float(steps.mean()), "share_at_t": float((steps == t).double().mean())}
-        image = {"attacker": (float(np.concatenate(o["ssim"]).mean()), float(np.concatenate(o["psnr"]).mean()))}
+        image = {"attacker": mean_image(o["ssim"], o["psnr"])}
         if o["ssim_f"]:
-            image["fading_attacker"] = float(np.concatenate(o["ssim_f"]).mean()), float(np.concatenate(o["psnr_f"]).mean())
-        for name, role in [*((s, "receiver") for s in RECEIVERS), ("inversion", "attacker"), ("semantic", "semantic"),
-                           ("fading_inversion", "fading_attacker"), ("fading_semantic", "fading_semantic")]:
-            if not o[name]:
-                continue
-            system = name if role == "receiver" else "diffsem"
-            r, smp = point_rows(ds, system, role, t, snr, csit, seed, torch.cat(o[name]), y_all, index,
-                                image.get(role), extra)
-            rows.append(r)
-            samples += smp
+            image["fading_attacker"] = mean_image(o["ssim_f"], o["psnr_f"])
+        preds = {**{(s, "receiver"): o[s] for s in RECEIVERS}, ("diffsem", "attacker"): o["inversion"],
+                 ("diffsem", "semantic"): o["semantic"], ("diffsem", "fading_attacker"): o["fading_inversion"],
+                 ("diffsem", "fading_semantic"): o["fading_semantic"]}
+        r, smp = point_table(ds, t, snr, csit, seed, y_all, index, preds, image, extra)
+        rows += r
+        samples += smp
     return rows, samples
 
 
@@ -304,17 +320,9 @@ def fading_point_ibal(cfg: Config, ds: str, split, system: str, parts: dict, t: 
         s_, p_ = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
         preds["ssim"].append(s_)
         preds["psnr"].append(p_)
-    y_all, index = torch.cat(labels), idx.tolist()
-    image = float(np.concatenate(preds["ssim"]).mean()), float(np.concatenate(preds["psnr"]).mean())
-    rows, samples = [], []
-    for role in ("receiver", "attacker", "semantic"):
-        if not preds[role]:
-            continue
-        r, smp = point_rows(ds, system, role, t, snr, False, seed, torch.cat(preds[role]), y_all, index,
-                            image if role == "attacker" else None)
-        rows.append(r)
-        samples += smp
-    return rows, samples
+    return point_table(ds, t, snr, False, seed, torch.cat(labels), idx.tolist(),
+                       {(system, role): preds[role] for role in ("receiver", "attacker", "semantic")},
+                       {"attacker": mean_image(preds["ssim"], preds["psnr"])})
 
 
 @torch.no_grad()
@@ -350,9 +358,9 @@ def fading_point_image(cfg: Config, ds: str, split, system: str, parts: dict, t:
     y_all, index = torch.cat(labels), idx.tolist()
     rows, samples = [], []
     for csit, o in out.items():
-        image = float(np.concatenate(o["ssim"]).mean()), float(np.concatenate(o["psnr"]).mean())
-        r, smp = point_rows(ds, system, "attacker", t, snr, csit, seed, torch.cat(o["pred"]), y_all, index, image)
-        rows.append(r)
+        r, smp = point_table(ds, t, snr, csit, seed, y_all, index, {(system, "attacker"): o["pred"]},
+                             {"attacker": mean_image(o["ssim"], o["psnr"])})
+        rows += r
         samples += smp
     return rows, samples
 
