@@ -163,6 +163,7 @@ CASES = [
     Case("negative training seed", ["data", "--seed", "-1"], "--seed -1 is invalid"),
     Case("training seed list not integers", ["check-config"], "'seeds[0]' = 'one'", {"seeds": ["one"]}),
     Case("unknown E-DiffSem label source", ["check-config"], "'diffusion.cond_labels' = 'fuzzy'", {"diffusion.cond_labels": "fuzzy"}),
+    Case("unknown channel kind", ["check-config"], "'channel.kind' = 'rician'", {"channel.kind": "rician"}),
     Case("summary of a seed never run", ["summarize-seeds", "--seeds", "0,7"], "no finished run for training seed(s) 0, 7"),
 ]
 

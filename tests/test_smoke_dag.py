@@ -536,3 +536,48 @@ def test_worked_example_runs_on_smoke_artefacts(smoke_run, tmp_path):
                           "--scale", "smoke", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "T' = 150" in res.stdout and "attacker" in res.stdout and out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_rayleigh_channel_kind_trains_the_defender_on_faded_draws(smoke_run, tmp_path):
+    """`channel.kind: rayleigh` retrains stage 1, Alg. 2's fine-tune and IBAL-D on faded draws: their
+    checkpoints record the kind, an AWGN-trained checkpoint is refused for it, and the fine-tune's bank
+    holds samples on steps later than their T' (each sample's own fade), which AWGN never gives at 15 dB."""
+    import shutil
+
+    from diffsem.baseline_stages import train_ibal
+    from diffsem.io import CheckpointError
+    from diffsem.pipeline import Link, Receivers
+    from diffsem.runtime import generator
+    from diffsem.stages import Paths, load_jscc, receiver_bank, schedule_of, stage_diffusion, stage_finetune, stage_jscc
+
+    work, _ = smoke_run
+    (tmp_path / "data").mkdir()
+    shutil.copytree(work / "data/mnist", tmp_path / "data/mnist")
+    raw = yaml.safe_load((work / "params.yaml").read_text())
+    raw["channel"]["kind"] = "rayleigh"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    cfg = load_config(tmp_path / "params.yaml", "smoke", "mnist")
+    paths = Paths.of(tmp_path, cfg)
+    shutil.copytree(work / "models/mnist/seed0", paths.dir("models"), dirs_exist_ok=True,
+                    ignore=lambda d, names: [n for n in names if n != "jscc.pt"])  # the AWGN-trained stage 1
+    with pytest.raises(CheckpointError):
+        load_jscc(paths, cfg, "cpu")
+    paths.jscc.unlink()
+    stage_jscc(cfg, paths, "cpu")
+    enc, clf = load_jscc(paths, cfg, "cpu")
+    assert torch.load(paths.jscc, weights_only=True)["meta"]["config"]["channel"]["kind"] == "rayleigh"
+    stage_diffusion(cfg, paths, "uncond", "cpu")
+    stage_finetune(cfg, paths, "diffsem", "cpu")
+    assert paths.receiver("diffsem").is_file()
+    sched = schedule_of(cfg)
+    rx = Receivers(sched, clf, **cfg.sampler.receiver_options())
+    split = __import__("diffsem.data", fromlist=["load_split"]).load_split(paths.split)
+    for kind, later in (("rayleigh", True), ("awgn", False)):
+        link = Link(enc, sched, cfg.channel.quantize_t2, kind)
+        bank = receiver_bank(cfg, "classifier-ft", link, rx, None, split.tr_x, split.tr_y, [150], 64,
+                             generator(0), generator(0), "cpu")
+        steps = (bank[2].view(-1) * sched.T).round()
+        assert bool((steps > 150).any()) == later and (steps >= 150).all()
+    tx, _, res = train_ibal(cfg, paths, "ibal-d", "cpu", resume=False)
+    scored = [r["val_acc_mean"] for r in res.curve if "val_acc_mean" in r]  # warm-up epochs are recorded unscored
+    assert scored and all(0 <= a <= 1 for a in scored)

@@ -17,6 +17,7 @@ from .baselines import (IBALTransmitter, awgn_each, direct_point, effective_snr_
 from .channel import awgn, direct_noise
 from .config import Config
 from .data import load_split, to_float
+from .fading import faded_snr_db
 from .evaluate import COLUMNS, image_metrics, point_seed, prediction_rows, sample_indices, write_predictions
 from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint
 from .runtime import generator
@@ -32,7 +33,7 @@ BSEED = {"ibal": 11, "ibal-d": 12, "permutation": 13, "attack": 14, "eval": 15}
 
 def ibal_config(cfg: Config, ds: str, system: str) -> dict:
     return {"dataset": ds, "system": system, "seed": cfg.seed, "data": cfg.section("data"),
-            "baselines": cfg.section("baselines")}
+            "baselines": cfg.section("baselines"), "kind": cfg.channel.kind}  # the channel it trains on
 
 
 def _points(cfg: Config) -> list[tuple[int, float]]:
@@ -70,10 +71,11 @@ def train_ibal(cfg: Config, paths: Paths, system: str, device, resume: bool = Tr
     lo, hi = b.ibald_snr_range_db
     authors = b.ibal_variant == "authors"
 
+    fading = cfg.channel.kind == "rayleigh"  # each sample's SNR faded (fading.faded_snr_db; decisions §39)
+
     def draw_snr(n):
-        if system == "ibal-d":
-            return lo + (hi - lo) * torch.rand(n, generator=gd, device=device)
-        return b.ibal_train_snr_db
+        snr = lo + (hi - lo) * torch.rand(n, generator=gd, device=device) if system == "ibal-d" else b.ibal_train_snr_db
+        return faded_snr_db(snr, n, gd, device) if fading else snr
 
     n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
 
@@ -84,8 +86,14 @@ def train_ibal(cfg: Config, paths: Paths, system: str, device, resume: bool = Tr
             s_eff, gv, correct = effective_snr_db(sched, t, cfg.channel.train_snr_db), generator(VAL_SEED + t, device), 0
             for i in range(0, n_val, 512):
                 x, y = to_float(split.val_x[i : min(i + 512, n_val)]).to(device), split.val_y[i : min(i + 512, n_val)].to(device)
-                z = ibal_send(tx, x, s_eff, gv)
-                correct += int((clf(z, z, theta_snr_input(system, b.ibal_variant, s_eff, x.shape[0], x)).argmax(1) == y).sum())
+                if fading:  # the receiver knows its instantaneous SNR (CSI), as at evaluation (fading_eval)
+                    s_i = faded_snr_db(s_eff, x.shape[0], gv, device)
+                    z, _ = awgn_each(ibal_features(tx, x), s_i, gv)
+                    tt = theta_snr_input(system, b.ibal_variant, s_i.clamp(-20, 40), x.shape[0], x)
+                else:
+                    z = ibal_send(tx, x, s_eff, gv)
+                    tt = theta_snr_input(system, b.ibal_variant, s_eff, x.shape[0], x)
+                correct += int((clf(z, z, tt).argmax(1) == y).sum())
             out[f"acc_t{t}"] = correct / max(n_val, 1)
         out["acc_mean"] = sum(out.values()) / len(out)
         return out

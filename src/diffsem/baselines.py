@@ -165,8 +165,8 @@ def ibal_losses(tx, clf, decoder, x, y, snr_db, beta, lam, dynamic: bool, g):
     if dynamic:
         z_hat, _ = awgn_each(f, snr_db, g)
         tt = snr_input(snr_db, x.shape[0], x)
-    else:
-        z_hat = awgn(f, snr_db, g)
+    else:  # one SNR, or one per sample on a faded link (channel.kind: rayleigh), and no SNR input
+        z_hat = awgn_each(f, snr_db, g)[0] if torch.is_tensor(snr_db) else awgn(f, snr_db, g)
         tt = torch.zeros(x.shape[0], 1, device=x.device, dtype=x.dtype)
     ce = F.cross_entropy(clf(z_hat, z_hat, tt), y, reduction="none")
     rec = (decoder(z_hat) - x).pow(2).flatten(1).mean(1)

@@ -21,7 +21,7 @@ SCHEMA_VERSION = 1
 # Keys added to a section after models were trained with it, each with the value that reproduces the
 # behaviour from before the key existed: a checkpoint whose recorded config lacks the key matches a
 # config holding it at that value (io.load_checkpoint), so adding an option does not void trained models.
-LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot", "precision": "fp32", "ibal_variant": "ours",
+LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot", "precision": "fp32", "ibal_variant": "ours", "kind": "awgn",
                                       "ibal_kl_off_epochs": 5, "ibal_kl_ramp_epochs": 10, "ibal_patience": 10}
 # Keys that say where inputs are: a moved project or dataset mirror does not void a trained model.
 # Only the path is ignored: whether a mirror is used at all still counts (the CIFAR-10 mirror holds JPEG
@@ -77,6 +77,7 @@ class ScheduleCfg:
 class ChannelCfg:
     train_snr_db: float
     quantize_t2: bool
+    kind: str = "awgn"  # the channel the defender trains on: awgn | rayleigh (decisions §39)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,15 @@ def rayleigh_channel(z: torch.Tensor, snr_db: float, generator: torch.Generator 
     return from_symbols(zf_equalize(y, h), z), snr_linear(snr_db) * h.abs().pow(2)
 
 
+def faded_snr_db(snr_db, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """Each sample's instantaneous SNR in dB, snr_db + 10 log10 |h|^2 with h ~ CN(0, 1) (``snr_db``: a float
+    or one per sample).  A zero-forced block-fading link is an AWGN link at this SNR per sample (the noise
+    n / h is circular Gaussian of variance sigma^2 / |h|^2), which is how systems whose channel is a
+    per-sample SNR (IBAL, IBAL-D) train under ``channel.kind: rayleigh``."""
+    h = rayleigh_gains(n, generator, device)
+    return torch.as_tensor(snr_db, dtype=torch.float32, device=device) + 10 * torch.log10(h.abs().pow(2))
+
+
 def outage_probability(snr_db: float, threshold_db: float) -> float:
     """P(gamma |h|^2 < gamma_th) = 1 - exp(-gamma_th / gamma) for Rayleigh fading."""
     return 1.0 - math.exp(-snr_linear(threshold_db) / snr_linear(snr_db))
@@ -95,15 +104,18 @@ def self_noise_variance_csit(schedule: Schedule, t_prime: int, inst_snr: torch.T
     return ((g * (1.0 - abar) - abar) / (g + 1.0)).clamp_min(0.0)
 
 
-def match_steps(schedule: Schedule, t_prime: int, noise_var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def match_steps(schedule: Schedule, t_prime, noise_var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``self_noising.match_to_step`` for a noise variance per sample: (steps (B,) long, scales (B,)).
-    Each sample goes to the step whose log-ESNR is nearest to abar_T' / noise, never before T'."""
+    Each sample goes to the step whose log-ESNR is nearest to abar_T' / noise, never before T'.
+    ``t_prime``: one T' for all samples, or a tensor of one per sample (stage 1 with ``jscc.t_per_sample``)."""
     ab = schedule.alpha_bar.double()
-    a2 = float(ab[t_prime])
+    noise_var = noise_var.double().cpu()
+    tp = torch.as_tensor(t_prime, dtype=torch.long).cpu().expand(noise_var.shape[0])
+    a2 = ab[tp]
     esnr = torch.log(ab[1:] / (1 - ab[1:]))
-    target = torch.log(a2 / noise_var.double().cpu().clamp_min(1e-300))
+    target = torch.log(a2 / noise_var.clamp_min(1e-300))
     t = (esnr.view(1, -1) - target.view(-1, 1)).abs().argmin(1) + 1
-    t = torch.where(noise_var.cpu() <= 0, torch.full_like(t, int(t_prime)), t).clamp_min(int(t_prime))
+    t = torch.maximum(torch.where(noise_var <= 0, tp, t), tp)
     return t, (ab[t] / a2).sqrt()
 
 

@@ -1,4 +1,5 @@
-"""`diffsem evaluate-fading`: the AWGN-trained systems on a Rayleigh block-fading link (issue #15; §37).
+"""`diffsem evaluate-fading`: the trained systems on a Rayleigh block-fading link (issue #15; §37): those
+trained on AWGN, or under ``channel.kind: rayleigh`` on this very link (§39).
 
 Every image of a point is sent once; the receiver and the eavesdropper fade independently (one complex
 gain each per feature vector, ``fading.rayleigh_channel``) and each knows its own gain. Both zero-force

@@ -356,7 +356,7 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
         "attack_study": lambda p: attack_study(pd.read_csv(paths.attack_study), p, ds_name),
         "fading": lambda p: fading_figure(pd.concat([pd.read_csv(paths.eval_part(fading_part(s))) for s in
                                                      ("diffsem", *cfg.baselines.systems)]),
-                                          p, ds_name),
+                                          p, f"{ds_name}, {cfg.channel.kind.upper()}-trained"),
     }
     out = []
     for role, stem in files.items():

@@ -6,6 +6,7 @@ Nothing here trains; everything is batched and runs under the caller's grad mode
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 from torch import nn
@@ -16,14 +17,43 @@ from .sampler import ddim_reverse
 from .schedule import Schedule
 from .self_noising import match_to_step, noise_variance_table, received_noise_variance, self_noise, self_noise_each
 
+CHANNEL_KINDS = ("awgn", "rayleigh")
+
+
+@dataclass
+class Received:
+    """One transmission as the receiver holds it (``Link.send``): the equalised ``z_hat``; what Theta reads,
+    ``z_in`` (z_hat on its matched step) and ``t_frac`` (that step / T, (B, 1)); and per sample the step
+    and scale themselves, for the denoiser (decisions §23, §39)."""
+
+    z_hat: torch.Tensor
+    z_in: torch.Tensor
+    t_frac: torch.Tensor
+    steps: torch.Tensor  # (B,) long, on the CPU
+    scales: torch.Tensor  # (B,) float64, on the CPU
+
+    def groups(self) -> Iterator[tuple[int, float, torch.Tensor]]:
+        """(step, scale, mask on z_hat's device) for each distinct step: the denoiser runs per group."""
+        for s in self.steps.unique().tolist():
+            m = self.steps == s
+            yield int(s), float(self.scales[m][0]), m.to(self.z_hat.device)
+
 
 @dataclass
 class Link:
-    """Transmitter Phi + Psi and the AWGN channel at one operating point (T', SNR)."""
+    """Transmitter Phi + Psi and the channel at one operating point (T', SNR).
+
+    ``kind`` is the channel ``send`` draws: "awgn" (Eq. 2) or "rayleigh" (block fading with receiver CSI,
+    zero-forced, ``fading.rayleigh_channel``; decisions §37, §39).  ``channel`` is always Eq. 2's AWGN."""
 
     encoder: nn.Module
     schedule: Schedule
     quantize_t2: bool = False
+    kind: str = "awgn"
+
+    def __post_init__(self) -> None:
+        if self.kind not in CHANNEL_KINDS:
+            raise ValueError(f"channel kind must be one of {', '.join(CHANNEL_KINDS)}, got {self.kind!r}")
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """f0 = normalised Phi(x) (Sec. IV-A)."""
@@ -36,15 +66,48 @@ class Link:
     def transmit_each(self, f0: torch.Tensor, t_prime: torch.Tensor, snr_db: float | None,
                       g: torch.Generator | None = None) -> torch.Tensor:
         """Psi with one T' per sample (stage 1 with ``jscc.t_per_sample``)."""
+        return self_noise_each(f0, self.schedule, t_prime, self._variance_table(snr_db), g)
+
+    def _variance_table(self, snr_db: float | None) -> torch.Tensor:
+        """Psi's self-noise variance for every T' at ``snr_db`` (``noise_variance_table``), built once per SNR."""
         key = (snr_db, self.quantize_t2)
-        if getattr(self, "_var_key", None) != key:  # the table depends only on the SNR: build it once
+        if getattr(self, "_var_key", None) != key:
             self._var_table, self._var_key = noise_variance_table(self.schedule, snr_db, self.quantize_t2), key
-        return self_noise_each(f0, self.schedule, t_prime, self._var_table, g)
+        return self._var_table
 
     @staticmethod
     def channel(z: torch.Tensor, snr_db: float | None, g: torch.Generator | None = None) -> torch.Tensor:
         """Eq. 2; ``snr_db=None`` is a noiseless link."""
         return z if snr_db is None else awgn(z, snr_db, g)
+
+    def send(self, f0: torch.Tensor, t_prime, snr_db: float | None, g: torch.Generator | None = None) -> Received:
+        """Psi at T' (an int, or a tensor of one T' per sample), then ``kind``'s channel; the received
+        signal with each sample's matched step.  On AWGN this is ``channel(transmit(...))`` with the same
+        draws and ``theta_view``'s steps.  On Rayleigh fading (no transmitter CSI: the self-noise is Eq. 24's
+        at the nominal SNR) each sample is zero-forced with its own gain and its noise, self-noise plus
+        P / (gamma |h|^2), goes to a step per sample (``fading.match_steps``)."""
+        per_sample = isinstance(t_prime, torch.Tensor)
+        z = self.transmit_each(f0, t_prime, snr_db, g) if per_sample else self.transmit(f0, int(t_prime), snr_db, g)
+        n = z.shape[0]
+        if self.kind == "awgn" or snr_db is None:
+            z_hat = self.channel(z, snr_db, g)
+            z_in, tt = self.theta_view(z_hat, t_prime, snr_db)
+            if per_sample:
+                steps, scales = (v[t_prime.cpu()] for v in self._step_table(snr_db))
+            else:
+                t_start, scale = self.receive_step(int(t_prime), snr_db)
+                steps, scales = torch.full((n,), t_start), torch.full((n,), float(scale))
+            return Received(z_hat, z_in, tt, steps.long(), scales.double())
+        from .fading import match_steps, rayleigh_channel, zf_noise_variance
+
+        z_hat, inst = rayleigh_channel(z, snr_db, g)
+        tp = t_prime.cpu() if per_sample else torch.full((n,), int(t_prime), dtype=torch.long)
+        v = self._variance_table(snr_db)[tp]
+        steps, scales = match_steps(self.schedule, tp, zf_noise_variance(self.schedule.alpha_bar.double()[tp], v, inst))
+        shape = (-1, *([1] * (z_hat.dim() - 1)))
+        z_in = z_hat * scales.to(device=z_hat.device, dtype=z_hat.dtype).view(shape)
+        tt = (steps.double() / self.schedule.T).to(device=z_hat.device, dtype=z_hat.dtype).view(-1, 1)
+        return Received(z_hat, z_in, tt, steps, scales)
 
     def receive_step(self, t_prime: int, snr_db: float | None) -> tuple[int, float]:
         """(diffusion step, scale) that the received signal corresponds to (see ``match_to_step``)."""
@@ -55,16 +118,20 @@ class Link:
         pairs = [self.receive_step(t, snr_db) for t in range(self.schedule.T + 1)]
         return torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs])
 
+    def _step_table(self, snr_db: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``receive_steps`` at ``snr_db``, built once per SNR."""
+        key = ("steps", snr_db, self.quantize_t2)
+        if getattr(self, "_steps_key", None) != key:
+            self._steps, self._steps_key = self.receive_steps(snr_db), key
+        return self._steps
+
     def theta_view(self, z_hat: torch.Tensor, t_prime, snr_db: float | None) -> tuple[torch.Tensor, torch.Tensor]:
         """What Theta reads for a received z_hat sent at T' (an int, or a tensor of one T' per sample):
         z_hat on the step it matches and that step as T/T (docs/decisions.md §23).  Equal to
         (z_hat, T'/T) whenever the compensation works; at small T' the channel's own noise sets the step."""
         n = z_hat.shape[0]
         if isinstance(t_prime, torch.Tensor):
-            key = ("steps", snr_db, self.quantize_t2)
-            if getattr(self, "_steps_key", None) != key:
-                self._steps, self._steps_key = self.receive_steps(snr_db), key
-            steps, scales = (v.to(z_hat.device) for v in self._steps)
+            steps, scales = (v.to(z_hat.device) for v in self._step_table(snr_db))
             shape = (-1, *([1] * (z_hat.dim() - 1)))
             return z_hat * scales[t_prime].to(z_hat.dtype).view(shape), (steps[t_prime].to(z_hat.dtype) / self.schedule.T).view(-1, 1)
         t_start, scale = self.receive_step(int(t_prime), snr_db)

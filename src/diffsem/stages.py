@@ -312,7 +312,7 @@ def stage_jscc(cfg: Config, paths: Paths, device) -> list[float]:
     sched = schedule_of(cfg)
     torch.manual_seed(cfg.seed + SEED["jscc"])
     enc, clf = spec.encoder().to(device), spec.classifier().to(device)
-    link = Link(enc, sched, cfg.channel.quantize_t2)
+    link = Link(enc, sched, cfg.channel.quantize_t2, cfg.channel.kind)  # the defender trains on channel.kind
     g = generator(cfg.seed + SEED["jscc"])
     gd = generator(cfg.seed + SEED["jscc"], device)
     x_all, y_all = split.tr_x, split.tr_y
@@ -324,13 +324,11 @@ def stage_jscc(cfg: Config, paths: Paths, device) -> list[float]:
         f0 = link.features(x)
         if cfg.jscc.t_per_sample:  # every sample its own T': each batch spans the whole noise range
             t = torch.randint(0, cfg.jscc.t_max + 1, (x.shape[0],), generator=gd, device=device)
-            z_hat = link.channel(link.transmit_each(f0, t, snr, gd), snr, gd)
         else:
             t = int(torch.randint(0, cfg.jscc.t_max + 1, (1,), generator=g))
-            z_hat = link.channel(link.transmit(f0, t, snr, gd), snr, gd)
-        z_in, tt = link.theta_view(z_hat, t, snr)  # the step the received signal matches (decisions §23)
+        r = link.send(f0, t, snr, gd)  # on the step the received signal matches (decisions §23)
         # stage 1 has no denoiser yet: f_hat := z_hat (the same input the "classifier" system uses)
-        return F.cross_entropy(clf(z_in, z_in, tt), y)
+        return F.cross_entropy(clf(r.z_in, r.z_in, r.t_frac), y)
 
     n_val = capped(split.val_y.shape[0], cfg.validation.max_images)
 
@@ -590,20 +588,21 @@ def receiver_bank(cfg: Config, system: str, link: Link, rx: Receivers, unet, x_u
     zs, fs, ts_, ys = [], [], [], []
     for t in tqdm(ts, desc=f"bank {system}", mininterval=5):
         idx = torch.randperm(x_uint8.shape[0], generator=g)[:n]
-        t_start, scale = link.receive_step(t, snr)
         for b in idx.split(cfg.eval.batch_size):
             x = to_float(x_uint8[b]).to(device)
-            z_hat = link.channel(link.transmit(link.features(x), t, snr, gd), snr, gd)
-            z_in, tt = link.theta_view(z_hat, t, snr)  # what Theta reads (decisions §23)
+            r = link.send(link.features(x), t, snr, gd)  # what Theta reads (decisions §23; per sample on fading)
             if system == "classifier-ft":
-                f_hat = z_in
+                f_hat = r.z_in
             else:
-                ctx = torch.softmax(rx.bypass_logits(z_in, t_start), 1) if system == "e-diffsem" else None
-                f_hat = denoise(unet, z_hat, sched, t_start, scale, cfg.sampler.max_steps, ctx,
-                                cfg.sampler.guidance_w if system == "e-diffsem" else 0.0, cfg.sampler.precision, rx.graphs)
-            zs.append(z_in)
+                f_hat = torch.empty_like(r.z_hat)
+                for t_start, scale, m in r.groups():  # the denoiser runs per matched step
+                    ctx = torch.softmax(rx.bypass_logits(r.z_in[m], t_start), 1) if system == "e-diffsem" else None
+                    f_hat[m] = denoise(unet, r.z_hat[m], sched, t_start, scale, cfg.sampler.max_steps, ctx,
+                                       cfg.sampler.guidance_w if system == "e-diffsem" else 0.0, cfg.sampler.precision,
+                                       rx.graphs)
+            zs.append(r.z_in)
             fs.append(f_hat)
-            ts_.append(tt)
+            ts_.append(r.t_frac)
             ys.append(y[b].to(device))
     return tuple(map(torch.cat, (zs, fs, ts_, ys)))
 
@@ -624,7 +623,7 @@ def finetune_receiver(cfg: Config, paths: Paths, system: str, device, resume: bo
     enc, clf0 = load_jscc(paths, cfg, device)
     unet = None if system == "classifier-ft" else load_unet(paths, cfg, "uncond" if system == "diffsem" else "cond", device)
     sched = schedule_of(cfg)
-    link = Link(enc, sched, cfg.channel.quantize_t2)
+    link = Link(enc, sched, cfg.channel.quantize_t2, cfg.channel.kind)  # the defender trains on channel.kind
     g = generator(cfg.seed + SEED["finetune"])
     gd = generator(cfg.seed + SEED["finetune"], device)
     rx = Receivers(sched, clf0, **cfg.sampler.receiver_options())

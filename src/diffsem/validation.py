@@ -37,8 +37,8 @@ def receiver_accuracy(link, logits_fn: LogitsFn, x_uint8: torch.Tensor, y: torch
         correct = 0
         for i in range(0, y.shape[0], batch):
             x = to_float(x_uint8[i : i + batch]).to(device)
-            z = link.channel(link.transmit(link.features(x), int(t), snr_db, g), snr_db, g)
-            correct += int((logits_fn(*link.theta_view(z, int(t), snr_db)).argmax(1) == y[i : i + batch].to(device)).sum())
+            r = link.send(link.features(x), int(t), snr_db, g)  # the link's channel kind
+            correct += int((logits_fn(r.z_in, r.t_frac).argmax(1) == y[i : i + batch].to(device)).sum())
         out[f"acc_t{int(t)}"] = correct / max(int(y.shape[0]), 1)
     out["acc_mean"] = sum(out.values()) / len(ts)
     return out
