@@ -17,8 +17,8 @@ from .baselines import (IBALTransmitter, awgn_each, direct_point, effective_snr_
 from .channel import awgn, direct_noise
 from .config import Config
 from .data import load_split, to_float
-from .fading import faded_snr_db
 from .evaluate import COLUMNS, image_metrics, point_seed, prediction_rows, sample_indices, write_predictions
+from .fading import faded_snr_db
 from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint
 from .runtime import generator
 from .attack import strong_val_score

@@ -13,6 +13,7 @@ from torch import nn
 
 from .channel import awgn, power_normalize
 from .cuda_graph import GraphCache
+from .fading import match_steps, rayleigh_channel, zf_noise_variance
 from .sampler import ddim_reverse
 from .schedule import Schedule
 from .self_noising import match_to_step, noise_variance_table, received_noise_variance, self_noise, self_noise_each
@@ -88,20 +89,11 @@ class Link:
         P / (gamma |h|^2), goes to a step per sample (``fading.match_steps``)."""
         per_sample = isinstance(t_prime, torch.Tensor)
         z = self.transmit_each(f0, t_prime, snr_db, g) if per_sample else self.transmit(f0, int(t_prime), snr_db, g)
-        n = z.shape[0]
         if self.kind == "awgn" or snr_db is None:
             z_hat = self.channel(z, snr_db, g)
-            z_in, tt = self.theta_view(z_hat, t_prime, snr_db)
-            if per_sample:
-                steps, scales = (v[t_prime.cpu()] for v in self._step_table(snr_db))
-            else:
-                t_start, scale = self.receive_step(int(t_prime), snr_db)
-                steps, scales = torch.full((n,), t_start), torch.full((n,), float(scale))
-            return Received(z_hat, z_in, tt, steps.long(), scales.double())
-        from .fading import match_steps, rayleigh_channel, zf_noise_variance
-
+            return Received(z_hat, *self._matched_view(z_hat, t_prime, snr_db))
         z_hat, inst = rayleigh_channel(z, snr_db, g)
-        tp = t_prime.cpu() if per_sample else torch.full((n,), int(t_prime), dtype=torch.long)
+        tp = t_prime.cpu() if per_sample else torch.full((z.shape[0],), int(t_prime), dtype=torch.long)
         v = self._variance_table(snr_db)[tp]
         steps, scales = match_steps(self.schedule, tp, zf_noise_variance(self.schedule.alpha_bar.double()[tp], v, inst))
         shape = (-1, *([1] * (z_hat.dim() - 1)))
@@ -129,13 +121,19 @@ class Link:
         """What Theta reads for a received z_hat sent at T' (an int, or a tensor of one T' per sample):
         z_hat on the step it matches and that step as T/T (docs/decisions.md §23).  Equal to
         (z_hat, T'/T) whenever the compensation works; at small T' the channel's own noise sets the step."""
+        return self._matched_view(z_hat, t_prime, snr_db)[:2]
+
+    def _matched_view(self, z_hat: torch.Tensor, t_prime, snr_db: float | None):
+        """``theta_view`` on an AWGN link, with the per-sample steps (long) and scales (float64) on the CPU."""
         n = z_hat.shape[0]
         if isinstance(t_prime, torch.Tensor):
-            steps, scales = (v.to(z_hat.device) for v in self._step_table(snr_db))
+            steps, scales = (v[t_prime.cpu()] for v in self._step_table(snr_db))
             shape = (-1, *([1] * (z_hat.dim() - 1)))
-            return z_hat * scales[t_prime].to(z_hat.dtype).view(shape), (steps[t_prime].to(z_hat.dtype) / self.schedule.T).view(-1, 1)
+            return (z_hat * scales.to(device=z_hat.device, dtype=z_hat.dtype).view(shape),
+                    (steps.to(device=z_hat.device, dtype=z_hat.dtype) / self.schedule.T).view(-1, 1), steps.long(), scales.double())
         t_start, scale = self.receive_step(int(t_prime), snr_db)
-        return matched(z_hat, scale), t_input(t_start, self.schedule.T, n, z_hat)
+        return (matched(z_hat, scale), t_input(t_start, self.schedule.T, n, z_hat),
+                torch.full((n,), t_start, dtype=torch.long), torch.full((n,), float(scale), dtype=torch.float64))
 
 
 def t_input(t_prime: int, T: int, n: int, like: torch.Tensor) -> torch.Tensor:
