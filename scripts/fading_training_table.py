@@ -21,9 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from diffsem.stats import compare, seed_ci, verdict
-
-RECEIVERS = ("classifier", "classifier-ft", "diffsem", "e-diffsem")
+from diffsem.evaluate import RECEIVERS
+from diffsem.stats import compare, holm, seed_ci, verdict
 
 
 def load(root: Path, ds: str, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -72,11 +71,11 @@ def main() -> None:
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
     systems = a.systems.split(",")
+    ts, snrs = [int(t) for t in a.paired_t.split(",")], [float(s) for s in a.paired_snr.split(",")]
     rows, tests = [], []
     for k in seeds:
         (ra, pa), (rr, pr) = load(a.awgn_root, a.dataset, k), load(a.rayleigh_root, a.dataset, k)
         rows += per_seed_rows({"awgn": ra, "rayleigh": rr}, k, systems)
-        ts, snrs = [int(t) for t in a.paired_t.split(",")], [float(s) for s in a.paired_snr.split(",")]
         keep = lambda p: p[(p.role == "receiver") & p.system.isin(systems) & p.t.isin(ts) & p.snr_db.isin(snrs)]  # noqa: E731
         pa, pr = keep(pa), keep(pr)
         tagged = pd.concat([pa.assign(system=pa.system + "@awgn" + pa.csit.map({True: "+csit", False: ""})),
@@ -99,8 +98,6 @@ def main() -> None:
         print(f"| {system} | {t} | {snr:g} | {'yes' if csit else 'no'} | {cell['rx_awgn']} | {cell['rx_rayleigh']} | "
               f"{cell['d_rx']} | {cell['att_awgn']} | {cell['att_rayleigh']} | {cell['d_att']} | {len(g)} |")
     c = pd.concat(tests, ignore_index=True)
-    from diffsem.stats import holm
-
     c["p_holm"] = holm(c.p.to_numpy())  # one family over every seed's tests
     print(f"\nPaired tests per training seed (Holm over {len(c)} comparisons)\n")
     print("| seed | T' | mean SNR | A − B | A | B | diff (pts) | 95 % CI | Holm p | verdict |")
