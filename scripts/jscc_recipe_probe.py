@@ -4,8 +4,10 @@
 
 Prints the best-validation epoch's bypass accuracy at T' = 0 / 150 / 300 / 350 (15 dB).  It answers the
 question of docs/decisions.md §21: what holds the Table I encoder below what the channel allows?
-``--encoder global`` swaps Table I's last 3x3 convolution (each of the 64 features sees a 15x15 patch)
-for a Linear layer over the whole 32x8x8 map (a diagnostic, not a pipeline option).  Selection on the
+``--encoder-kernel K`` sets Table I's last convolution's kernel (3: each of the 64 features sees a 15x15
+patch of the image; 15: each sees the whole 32x8x8 map; ``jscc.encoder_kernel``, decisions §40);
+``--encoder global`` swaps that convolution for a Linear layer over the whole map (a diagnostic, not a
+pipeline option).  Selection on the
 validation slice of data/<ds>/seed<k>/split.pt (made by `diffsem data`); the test set is sealed.
 """
 
@@ -19,6 +21,7 @@ from torch import nn
 from diffsem.cli import add_run_arguments, run_of
 from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split, to_float
+from diffsem.models import family_spec
 from diffsem.pipeline import Link
 from diffsem.stages import schedule_of
 from diffsem.training import Validation, fit, make_optimizer
@@ -40,6 +43,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--encoder", choices=["table1", "global"], default="table1")
+    ap.add_argument("--encoder-kernel", type=int, default=None,
+                    help="Table I's last convolution's kernel (default: jscc.encoder_kernel; 15 sees the whole map)")
     ap.add_argument("--per-batch", action="store_true", help="one T' per batch instead of one per sample")
     ap.add_argument("--init-seed", type=int, default=1, help="seed of the probe's own initialisation and T' draws")
     args = ap.parse_args()
@@ -55,7 +60,8 @@ def main() -> None:
         sys.exit(f"jscc_recipe_probe: {str(exc).splitlines()[0]}")
     spec, sched, snr = cfg.spec, schedule_of(cfg), cfg.channel.train_snr_db
     torch.manual_seed(args.init_seed)
-    enc, clf = spec.encoder(), spec.classifier()
+    kernel = cfg.jscc.encoder_kernel if args.encoder_kernel is None else args.encoder_kernel
+    enc, clf = family_spec(spec.family, spec.n_classes, encoder_kernel=kernel).encoder(), spec.classifier()
     if args.encoder == "global":
         enc = global_head(enc)
     link = Link(enc, sched)
@@ -79,7 +85,7 @@ def main() -> None:
     res = fit("probe", {"encoder": enc, "classifier": clf}, opt, lrs, args.epochs, split.tr_x.shape[0], args.batch, g,
               step, validation=Validation(score, "acc_mean", "max", 6))
     best = next(r for r in res.curve if r["selected"])
-    print(f"| {args.encoder} | {'batch' if args.per_batch else 'sample'} | [{lo}, {hi}] | {args.lr:g} | {args.batch} | "
+    print(f"| {args.encoder} (kernel {kernel}) | {'batch' if args.per_batch else 'sample'} | [{lo}, {hi}] | {args.lr:g} | {args.batch} | "
           f"{best['epoch']}/{len(res.curve)} | " + " / ".join(f"{best[f'val_acc_t{t}']:.3f}" for t in (0, 150, 300, 350)) + " |")
 
 

@@ -53,9 +53,9 @@ def _jscc_ckpt(root: Path, cfg_edit: dict | None = None, kind: str = "jscc") -> 
         _set(raw, k, v)
     tmp = root / "other_params.yaml"
     tmp.write_text(yaml.safe_dump(raw))
-    cfg = load_config(tmp, "smoke")
+    cfg = load_config(tmp, "smoke", "mnist")
     tmp.unlink()
-    spec = family_spec("table1")
+    spec = family_spec("table1", encoder_kernel=cfg.jscc.encoder_kernel)
     save_checkpoint(root / "models/mnist/seed0/jscc.pt", {"encoder": spec.encoder().state_dict(),
                                                     "classifier": spec.classifier().state_dict()},
                     kind, {"dataset": "mnist"}, jscc_config(cfg, "mnist"))
@@ -164,6 +164,7 @@ CASES = [
     Case("training seed list not integers", ["check-config"], "'seeds[0]' = 'one'", {"seeds": ["one"]}),
     Case("unknown E-DiffSem label source", ["check-config"], "'diffusion.cond_labels' = 'fuzzy'", {"diffusion.cond_labels": "fuzzy"}),
     Case("unknown channel kind", ["check-config"], "'channel.kind' = 'rician'", {"channel.kind": "rician"}),
+    Case("even encoder kernel", ["check-config"], "'jscc.encoder_kernel' = 4", {"jscc.encoder_kernel": 4}),
     Case("summary of a seed never run", ["summarize-seeds", "--seeds", "0,7"], "no finished run for training seed(s) 0, 7"),
 ]
 

@@ -96,3 +96,13 @@ def test_a_moved_dataset_mirror_does_not_void_a_checkpoint(tmp_path):
         load_checkpoint(p, "jscc", {}, {"data": {"mirror": "../shared/datasets", "n_eval": 100}})
     with pytest.raises(CheckpointError, match="different config"):  # mirror (JPEG for CIFAR-10) vs download
         load_checkpoint(p, "jscc", {}, {"data": {"mirror": "", "n_eval": 500}})
+
+
+def test_stage1_models_from_before_encoder_kernel_load_as_kernel_3(tmp_path):
+    """`jscc.encoder_kernel` (decisions §40) was added after stage 1 was trained with 3x3 kernels."""
+    p = tmp_path / "jscc.pt"
+    before = {"jscc": {"epochs": 60, "t_per_sample": True}}
+    save_checkpoint(p, {}, "jscc", {}, before)
+    load_checkpoint(p, "jscc", {}, {"jscc": {**before["jscc"], "encoder_kernel": 3}})
+    with pytest.raises(CheckpointError, match="different config .*jscc"):
+        load_checkpoint(p, "jscc", {}, {"jscc": {**before["jscc"], "encoder_kernel": 15}})

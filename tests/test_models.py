@@ -139,3 +139,38 @@ def test_fold_fhat_into_zhat_preserves_the_bypass(ds):
     first = clf.net[0].weight.grad
     k = first.shape[1] // 2
     assert first[:, k : 2 * k].abs().sum() > 0
+
+
+@pytest.mark.parametrize("kernel", [5, 15])
+def test_map_conv_is_the_convolution_it_replaces(kernel):
+    """MapConv2d (decisions §40) computes nn.Conv2d's function, gradients and state dict as one matmul."""
+    import torch.nn.functional as F
+
+    from diffsem.models.mnist import MapConv2d
+
+    torch.manual_seed(0)
+    m = MapConv2d(32, 2, kernel, (8, 8))
+    x = torch.randn(4, 32, 8, 8, requires_grad=True)
+    ref_x = x.detach().clone().requires_grad_(True)
+    y, ref = m(x), F.conv2d(ref_x, m.weight, m.bias, padding=kernel // 2)
+    assert torch.allclose(y, ref, atol=1e-5)
+    (y * ref.detach()).sum().backward()
+    gw = m.weight.grad.clone()
+    m.weight.grad = None
+    (F.conv2d(ref_x, m.weight, m.bias, padding=kernel // 2) * ref.detach()).sum().backward()
+    assert torch.allclose(gw, m.weight.grad, atol=1e-3) and torch.allclose(x.grad, ref_x.grad, atol=1e-5)
+    assert set(m.state_dict()) == {"weight", "bias"} and m.weight.shape == (2, 32, kernel, kernel)
+
+
+@pytest.mark.parametrize("kernel,sees_all", [(3, False), (15, True)])
+def test_encoder_kernel_sets_what_a_feature_sees(kernel, sees_all):
+    """Table I's last convolution (``jscc.encoder_kernel``): at 3 the bottom-right feature does not see the
+    top-left image corner (a 15x15 receptive field); at 15 every feature sees the whole image.  Checked
+    before the LayerNorm, which couples all features anyway."""
+    torch.manual_seed(0)
+    enc = family_spec("table1", encoder_kernel=kernel).encoder()
+    x = torch.rand(1, 1, 28, 28, requires_grad=True)
+    enc.net[:5](x)[0, 0, 7, 7].backward()
+    assert (x.grad[0, 0, :4, :4].abs().sum() > 0) == sees_all
+    assert enc(x).shape == (1, 1, 8, 8)
+    assert family_spec("table2", encoder_kernel=kernel).encoder()(torch.rand(2, 3, 32, 32)).shape == (2, 3, 8, 8)

@@ -33,7 +33,8 @@ BSEED = {"ibal": 11, "ibal-d": 12, "permutation": 13, "attack": 14, "eval": 15}
 
 def ibal_config(cfg: Config, ds: str, system: str) -> dict:
     return {"dataset": ds, "system": system, "seed": cfg.seed, "data": cfg.section("data"),
-            "baselines": cfg.section("baselines"), "kind": cfg.channel.kind}  # the channel it trains on
+            "baselines": cfg.section("baselines"), "kind": cfg.channel.kind,  # the channel it trains on
+            "encoder_kernel": cfg.jscc.encoder_kernel}  # the dataset's encoder, shared with DiffSem (§40)
 
 
 def _points(cfg: Config) -> list[tuple[int, float]]:

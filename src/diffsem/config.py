@@ -22,7 +22,7 @@ SCHEMA_VERSION = 1
 # behaviour from before the key existed: a checkpoint whose recorded config lacks the key matches a
 # config holding it at that value (io.load_checkpoint), so adding an option does not void trained models.
 LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot", "precision": "fp32", "ibal_variant": "ours", "kind": "awgn",
-                                      "ibal_kl_off_epochs": 5, "ibal_kl_ramp_epochs": 10, "ibal_patience": 10}
+                                      "encoder_kernel": 3, "ibal_kl_off_epochs": 5, "ibal_kl_ramp_epochs": 10, "ibal_patience": 10}
 # Keys that say where inputs are: a moved project or dataset mirror does not void a trained model.
 # Only the path is ignored: whether a mirror is used at all still counts (the CIFAR-10 mirror holds JPEG
 # re-encodings of the images torchvision downloads, so the two sources are different data).
@@ -88,6 +88,7 @@ class JsccCfg:
     t_max: int
     t_per_sample: bool  # True: every sample draws its own T' (False: one T' per batch)
     patience: int  # stop after this many epochs without a better validation metric (0 = never)
+    encoder_kernel: int  # the encoder's last convolution's kernel (Table I/II give output shapes only; §40)
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ class Config:
         """The networks and shapes of this config's dataset (models.registry.spec_for its entry)."""
         from .models.registry import spec_for
 
-        return spec_for(self.dataset, self.entry)
+        return spec_for(self.dataset, self.entry, self.jscc.encoder_kernel)
 
     def model_config(self) -> dict[str, Any]:
         """What a trained model depends on in the dataset's entry (recorded in checkpoints; its files'

@@ -8,6 +8,7 @@ rule train_ibal:
     params:
         scale=SCALE,
         cfg=effective("data", "schedule", "channel", "baselines", "validation"),
+        encoder=encoder_kernel,  # IBAL shares the dataset's encoder (docs/baselines.md), so its kernel too
     conda:
         "../envs/diffsem.yaml"
     log:

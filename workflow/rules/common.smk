@@ -32,6 +32,11 @@ def model_entry(wildcards):
     return {"family": e["family"], "n_classes": e["n_classes"]}
 
 
+def encoder_kernel(wildcards):
+    """The encoder's last kernel (jscc.encoder_kernel): what IBAL, which shares the encoder, needs of jscc."""
+    return merged_config(wildcards.ds)["jscc"]["encoder_kernel"]
+
+
 def _deep_merge(base, over):
     out = copy.deepcopy(base)
     for k, v in over.items():

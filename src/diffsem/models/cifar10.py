@@ -28,15 +28,18 @@ class ResidualBlock(nn.Module):
 
 
 class Cifar10Encoder(nn.Module):
-    """Phi (Table II): 16x32x32 -> 32x16x16 -> Residual 32x16x16 -> Conv+LeakyReLU+LayerNorm 3x8x8."""
+    """Phi (Table II): 16x32x32 -> 32x16x16 -> Residual 32x16x16 -> Conv+LeakyReLU+LayerNorm 3x8x8.
 
-    def __init__(self) -> None:
+    ``head_kernel``: the last (stride-2) convolution's kernel, 3 by default (docs/decisions.md §40)."""
+
+    def __init__(self, head_kernel: int = 3) -> None:
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(3, 16, 3, padding=1), nn.LeakyReLU(0.2),
             nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
             ResidualBlock(32, 32, act=lambda: nn.LeakyReLU(0.2)),
-            nn.Conv2d(32, 3, 3, stride=2, padding=1), nn.LeakyReLU(0.2), nn.LayerNorm([3, 8, 8]),
+            nn.Conv2d(32, 3, head_kernel, stride=2, padding=head_kernel // 2), nn.LeakyReLU(0.2),
+            nn.LayerNorm([3, 8, 8]),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

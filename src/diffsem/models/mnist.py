@@ -6,15 +6,51 @@ import torch
 from torch import nn
 
 
-class MnistEncoder(nn.Module):
-    """Phi (Table I): Conv+LeakyReLU -> 16x14x14, Conv+LeakyReLU -> 32x8x8, Conv+LayerNorm -> 1x8x8."""
+class MapConv2d(nn.Conv2d):
+    """``nn.Conv2d`` (stride 1, zero padding kernel // 2) on a fixed ``size`` map, computed as one matmul.
 
-    def __init__(self) -> None:
+    The same function and the same parameters (state dict) as the Conv2d; on an 8x8 map a 15x15 kernel
+    makes every output see the whole input, and the im2col path of a kernel that large is ≈ 10x slower
+    on a CPU than multiplying by the equivalent dense (Toeplitz) matrix, gathered from the kernel.
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: int, size: tuple[int, int]) -> None:
+        super().__init__(cin, cout, kernel, padding=kernel // 2)
+        h, w = size
+        p = kernel // 2
+        oi, oj, ai, aj = torch.meshgrid(*(torch.arange(n) for n in (h, w, h, w)), indexing="ij")
+        di, dj = ai - oi + p, aj - oj + p  # kernel tap joining output (oi, oj) to input (ai, aj)
+        valid = (di >= 0) & (di < kernel) & (dj >= 0) & (dj < kernel)
+        idx = di.clamp(0, kernel - 1) * kernel + dj.clamp(0, kernel - 1)
+        self.register_buffer("_tap", idx.reshape(h * w, h * w), persistent=False)
+        self.register_buffer("_valid", valid.reshape(h * w, h * w).float(), persistent=False)
+        self.size = (h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = self.size
+        cout, cin = self.weight.shape[:2]
+        dense = self.weight.flatten(2)[:, :, self._tap] * self._valid  # cout, cin, out pos, in pos
+        dense = dense.permute(0, 2, 1, 3).reshape(cout * h * w, cin * h * w)
+        y = x.reshape(x.shape[0], -1) @ dense.T + self.bias.repeat_interleave(h * w)
+        return y.view(x.shape[0], cout, h, w)
+
+
+class MnistEncoder(nn.Module):
+    """Phi (Table I): Conv+LeakyReLU -> 16x14x14, Conv+LeakyReLU -> 32x8x8, Conv+LayerNorm -> 1x8x8.
+
+    Table I gives output shapes only.  ``head_kernel`` is the last convolution's kernel: 3 (the first
+    reading: each of the 64 features sees a 15x15 patch of the image) or up to 15 (each feature sees the
+    whole 32x8x8 map); docs/decisions.md §40 chooses it on validation.
+    """
+
+    def __init__(self, head_kernel: int = 3) -> None:
         super().__init__()
+        head = (nn.Conv2d(32, 1, 3, stride=1, padding=1) if head_kernel == 3
+                else MapConv2d(32, 1, head_kernel, (8, 8)))
         self.net = nn.Sequential(
             nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.LeakyReLU(0.2),  # 28 -> 14
             nn.Conv2d(16, 32, 3, stride=2, padding=2), nn.LeakyReLU(0.2),  # 14 -> 8
-            nn.Conv2d(32, 1, 3, stride=1, padding=1), nn.LayerNorm([1, 8, 8]),
+            head, nn.LayerNorm([1, 8, 8]),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -61,20 +61,22 @@ class DatasetSpec:
         return self.k / (c * h * w)
 
 
-def family_spec(family: str, n_classes: int = 10, name: str | None = None) -> DatasetSpec:
-    """The spec of a family's networks for ``n_classes`` classes."""
+def family_spec(family: str, n_classes: int = 10, name: str | None = None, encoder_kernel: int = 3) -> DatasetSpec:
+    """The spec of a family's networks for ``n_classes`` classes; ``encoder_kernel`` is the encoder's
+    last convolution's kernel (``jscc.encoder_kernel``, docs/decisions.md §40)."""
     try:
         fam = FAMILIES[family]
     except KeyError:
         raise ValueError(f"unknown architecture family {family!r}; known: {', '.join(sorted(FAMILIES))}") from None
-    return DatasetSpec(name or family, family, fam.image_shape, fam.feature_shape, int(n_classes), fam.encoder,
+    return DatasetSpec(name or family, family, fam.image_shape, fam.feature_shape, int(n_classes),
+                       partial(fam.encoder, head_kernel=int(encoder_kernel)),
                        partial(fam.classifier, n_classes=int(n_classes)), partial(fam.strong, n_classes=int(n_classes)),
                        fam.adversary)
 
 
-def spec_for(name: str, entry) -> DatasetSpec:
+def spec_for(name: str, entry, encoder_kernel: int = 3) -> DatasetSpec:
     """The spec of catalog entry ``entry`` (config.DatasetEntry) of dataset ``name``."""
-    return family_spec(entry.family, entry.n_classes, name)
+    return family_spec(entry.family, entry.n_classes, name, encoder_kernel)
 
 
 def get_spec(name: str, catalog: dict) -> DatasetSpec:
