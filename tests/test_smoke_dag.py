@@ -584,3 +584,32 @@ def test_rayleigh_channel_kind_trains_the_defender_on_faded_draws(smoke_run, tmp
     tx, _, res = train_ibal(cfg, paths, "ibal-d", "cpu", resume=False)
     scored = [r["val_acc_mean"] for r in res.curve if "val_acc_mean" in r]  # warm-up epochs are recorded unscored
     assert scored and all(0 <= a <= 1 for a in scored)
+
+
+def test_core_summary_matches_the_collected_metrics(smoke_run):
+    """scripts/core_summary.py (runs without baselines) reads the same headline numbers as metrics.csv,
+    and a seed that was never run is refused in one line."""
+    work, repo = smoke_run
+    sys.path.insert(0, str(repo / "scripts"))
+    try:
+        from core_summary import seed_frames
+    finally:
+        sys.path.remove(str(repo / "scripts"))
+    from diffsem.seeds import headline_accuracies
+    from diffsem.stages import Paths, headline_points
+
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    points = headline_points(cfg)
+    rows, preds = seed_frames(Paths(work, "mnist", 0))
+    ours = headline_accuracies(rows, points)
+    collected = headline_accuracies(pd.read_csv(work / "reports/mnist/seed0/metrics.csv"), points)
+    assert ours.keys() == collected.keys()
+    for point, row in collected.items():
+        assert ours[point] == pytest.approx(row, abs=1e-6)
+    assert {"receiver", "attacker", "semantic"} <= set(preds.role)
+    script = [sys.executable, str(repo / "scripts/core_summary.py"), "--root", str(work), "--scale", "smoke"]
+    res = subprocess.run([*script, "--seeds", "0"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "mean ± 95 % CI" in res.stdout and "Seed 0: paired tests" in res.stdout
+    res = subprocess.run([*script, "--seeds", "0,7"], capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "seed7" in res.stderr and len(res.stderr.strip().splitlines()) == 1

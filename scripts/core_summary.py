@@ -1,0 +1,100 @@
+"""Headline tables of runs that evaluated only DiffSem's side (no baselines, no diffusion-prior attacker).
+
+    python scripts/core_summary.py --dataset mnist --root . --seeds 0,1,2
+
+`diffsem collect` (and so `summarize-seeds`) needs every configured evaluation part: the baselines
+and the diffusion-prior attacker as well.  A run built only for the receivers and the paper's and
+semantic attackers, e.g.
+
+    snakemake --cores all reports/mnist/seed0/eval/diffsem.csv reports/mnist/seed0/eval/semantic.csv
+
+has what the DiffSem-side claims need.  This prints, from those parts and their per-sample
+predictions, the same tables `scripts/results_table.py` prints for a full run: the across-seed
+summary at the headline points (`seeds.summarize`: per-seed values, mean ± 95 % Student-t CI), the
+paired tests of each seed at the headline points (`stats.compare`: exact McNemar, paired bootstrap,
+Holm over the seed's grid of DiffSem-side pairs only, so a smaller family than a full run's) and the
+noiseless bound.  It writes nothing.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from diffsem.config import ConfigError, load_config
+from diffsem.evaluate import read_eval_part
+from diffsem.seeds import headline_accuracies, summarize
+from diffsem.stages import Paths, headline_points
+from diffsem.stats import compare, verdict
+
+PARTS = ("diffsem", "semantic", "diffusion")  # the evaluation parts on DiffSem's transmitter
+NEEDED = ("diffsem", "semantic")
+
+
+def seed_frames(run: Paths) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows, per-sample predictions) of the DiffSem-side parts present in one seed's run."""
+    missing = [p for p in NEEDED if not run.eval_part(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{run.eval_part(missing[0])} not found: run that seed's evaluate rules first")
+    parts = [p for p in PARTS if run.eval_part(p).is_file()]
+    rows = pd.concat([read_eval_part(run.eval_part(p), p) for p in parts], ignore_index=True)
+    preds = [run.predictions(p) for p in parts if run.predictions(p).is_file()]
+    return rows, pd.concat([pd.read_csv(p) for p in preds], ignore_index=True)
+
+
+def print_summary(df: pd.DataFrame) -> None:
+    seeds = [c for c in df.columns if c.startswith("seed")]
+    for kind, fmt, unit in (("accuracy", "{:.4f}", "accuracy"), ("difference_pts", "{:+.2f}", "difference (pts)")):
+        print(f"| t | {unit} | " + " | ".join(seeds) + " | mean ± 95 % CI (Student t) |")
+        print("|---|---|" + "---|" * (len(seeds) + 1))
+        for _, r in df[df.kind == kind].iterrows():
+            half = "—" if pd.isna(r.half_width_95) else fmt.format(r.half_width_95).lstrip("+")
+            print(f"| {r.t} | {r.quantity.replace(' - ', ' − ')} | " + " | ".join(fmt.format(r[c]) for c in seeds)
+                  + f" | {fmt.format(r['mean'])} ± {half} |")
+        print()
+
+
+def print_paired(cmp: pd.DataFrame, seed: int, points) -> None:
+    print(f"Seed {seed}: paired tests (exact McNemar, paired bootstrap 95 % CI, Holm over {len(cmp)} comparisons)\n")
+    print("| t | n | A | B | acc A | acc B | A − B (95 % CI) | A only / B only | p | p (Holm) | verdict |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for t, snr in points:
+        for _, r in cmp[(cmp.t == t) & (cmp.snr_db == snr)].iterrows():
+            print(f"| {t} | {r.n} | {r.a} | {r.b} | {r.acc_a:.4f} | {r.acc_b:.4f} | {100 * r['diff']:+.2f} pts "
+                  f"({100 * r.ci_lo:+.2f}, {100 * r.ci_hi:+.2f}) | {r.a_only} / {r.b_only} | {r.p:.2g} | "
+                  f"{r.p_holm:.2g} | {verdict(r['diff'], r.p_holm)} |")
+    print()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="mnist")
+    ap.add_argument("--root", default=".")
+    ap.add_argument("--params", default=None, help="params.yaml (default: <root>/params.yaml)")
+    ap.add_argument("--scale", default=None)
+    ap.add_argument("--seeds", default="0", help="training seeds, comma-separated")
+    a = ap.parse_args()
+    root = Path(a.root)
+    try:
+        seeds = [int(s) for s in a.seeds.split(",")]
+        cfg = load_config(a.params or root / "params.yaml", a.scale, a.dataset)
+        points = headline_points(cfg)
+        runs = {k: Paths(root, a.dataset, k) for k in seeds}
+        frames = {k: seed_frames(run) for k, run in runs.items()}
+    except (ValueError, ConfigError, FileNotFoundError) as e:
+        sys.exit(f"core_summary: {e}")
+    print_summary(summarize({k: headline_accuracies(rows, points) for k, (rows, _) in frames.items()}, a.dataset))
+    for k, (_, preds) in frames.items():
+        print_paired(compare(preds), k, points)
+        noiseless = runs[k].eval_noiseless("diffsem")
+        if noiseless.is_file():
+            up = json.loads(noiseless.read_text())
+            print(f"Seed {k}: noiseless bound (T' = 0, no channel noise, n = {up['n_eval']}): " +
+                  ", ".join(f"{s} {up[s + '_acc']:.3f}" for s in ("classifier", "classifier-ft", "diffsem", "e-diffsem")
+                            if s + "_acc" in up) + "\n")
+
+
+if __name__ == "__main__":
+    main()
