@@ -172,17 +172,20 @@ def write_predictions(path, samples: list[dict]) -> None:
 @torch.no_grad()
 def noiseless_accuracy(cfg, split, link, rx, device) -> dict:
     """The receivers' upper bound: no self-noising (T' = 0) and a noiseless channel, so ẑ = f0 and
-    only the training of Phi/Theta limits accuracy (separates training limits from the trade-off)."""
+    only the training of Phi/Theta limits accuracy (separates training limits from the trade-off).
+    Scored on the whole test set, not the grid's subset: no DDIM step runs at T' = 0, so it is cheap,
+    and a bound near 98.5 % needs more than 500 images to be told from it (± 0.6 pt)."""
     correct = {s: 0 for s in RECEIVERS}
     t_start, scale = link.receive_step(0, None)
-    for b in split.eval_idx.split(cfg.eval.batch_size):
+    every = torch.arange(len(split.test_y))
+    for b in every.split(cfg.eval.batch_size):
         x = to_float(split.test_x[b]).to(device)
         y = split.test_y[b].to(device)
         z = link.channel(link.transmit(link.features(x), 0, None), None)
         c, _ = receivers_correct(rx, z, y, t_start, scale)
         for s in RECEIVERS:
             correct[s] += c[s]
-    n = int(split.eval_idx.numel())
+    n = int(every.numel())
     return {"t": 0, "snr_db": None, "n_eval": n, **{f"{s}_acc": correct[s] / n for s in RECEIVERS}}
 
 
