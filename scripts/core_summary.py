@@ -28,6 +28,7 @@ from diffsem.evaluate import read_eval_part
 from diffsem.seeds import headline_accuracies, summarize
 from diffsem.stages import Paths, headline_points
 from diffsem.stats import compare, verdict
+from results_table import seed_tables  # this folder's: the same tables as a full run's
 
 PARTS = ("diffsem", "semantic", "diffusion")  # the evaluation parts on DiffSem's transmitter
 NEEDED = ("diffsem", "semantic")
@@ -42,18 +43,6 @@ def seed_frames(run: Paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = pd.concat([read_eval_part(run.eval_part(p), p) for p in parts], ignore_index=True)
     preds = [run.predictions(p) for p in parts if run.predictions(p).is_file()]
     return rows, pd.concat([pd.read_csv(p) for p in preds], ignore_index=True)
-
-
-def print_summary(df: pd.DataFrame) -> None:
-    seeds = [c for c in df.columns if c.startswith("seed")]
-    for kind, fmt, unit in (("accuracy", "{:.4f}", "accuracy"), ("difference_pts", "{:+.2f}", "difference (pts)")):
-        print(f"| t | {unit} | " + " | ".join(seeds) + " | mean ± 95 % CI (Student t) |")
-        print("|---|---|" + "---|" * (len(seeds) + 1))
-        for _, r in df[df.kind == kind].iterrows():
-            half = "—" if pd.isna(r.half_width_95) else fmt.format(r.half_width_95).lstrip("+")
-            print(f"| {r.t} | {r.quantity.replace(' - ', ' − ')} | " + " | ".join(fmt.format(r[c]) for c in seeds)
-                  + f" | {fmt.format(r['mean'])} ± {half} |")
-        print()
 
 
 def print_paired(cmp: pd.DataFrame, seed: int, points) -> None:
@@ -85,7 +74,7 @@ def main() -> None:
         frames = {k: seed_frames(run) for k, run in runs.items()}
     except (ValueError, ConfigError, FileNotFoundError) as e:
         sys.exit(f"core_summary: {e}")
-    print_summary(summarize({k: headline_accuracies(rows, points) for k, (rows, _) in frames.items()}, a.dataset))
+    seed_tables(summarize({k: headline_accuracies(rows, points) for k, (rows, _) in frames.items()}, a.dataset))
     for k, (_, preds) in frames.items():
         print_paired(compare(preds), k, points)
         noiseless = runs[k].eval_noiseless("diffsem")

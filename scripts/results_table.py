@@ -263,6 +263,12 @@ def seeds_table(run: Paths) -> None:
     d = pd.read_csv(path)
     seeds = [c for c in d.columns if re.fullmatch(r"seed\d+", c)]
     print(f"### Across training seeds ({', '.join(seeds)}; `{path}`; n = {int(d.n_images.min())} test images per point)\n")
+    seed_tables(d)
+
+
+def seed_tables(d: pd.DataFrame) -> None:
+    """The accuracy and difference tables of a `seeds.summarize` frame (per-seed values, mean ± 95 % CI)."""
+    seeds = [c for c in d.columns if re.fullmatch(r"seed\d+", c)]
     for kind, fmt, unit in (("accuracy", "{:.4f}", "accuracy"), ("difference_pts", "{:+.2f}", "difference (pts)")):
         print(f"| t | {unit} | " + " | ".join(seeds) + " | mean ± 95 % CI (Student t) |")
         print("|---|---|" + "---|" * (len(seeds) + 1))
