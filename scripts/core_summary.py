@@ -28,7 +28,7 @@ from diffsem.evaluate import read_eval_part
 from diffsem.seeds import headline_accuracies, summarize
 from diffsem.stages import Paths, headline_points
 from diffsem.stats import compare, verdict
-from results_table import seed_tables  # this folder's: the same tables as a full run's
+from results_table import noiseless_line, seed_tables  # this folder's: the same tables as a full run's
 
 PARTS = ("diffsem", "semantic", "diffusion")  # the evaluation parts on DiffSem's transmitter
 NEEDED = ("diffsem", "semantic")
@@ -79,10 +79,7 @@ def main() -> None:
         print_paired(compare(preds), k, points)
         noiseless = runs[k].eval_noiseless("diffsem")
         if noiseless.is_file():
-            up = json.loads(noiseless.read_text())
-            print(f"Seed {k}: noiseless bound (T' = 0, no channel noise, n = {up['n_eval']}): " +
-                  ", ".join(f"{s} {up[s + '_acc']:.3f}" for s in ("classifier", "classifier-ft", "diffsem", "e-diffsem")
-                            if s + "_acc" in up) + "\n")
+            print(f"Seed {k}: {noiseless_line(json.loads(noiseless.read_text()))}\n")
 
 
 if __name__ == "__main__":

@@ -279,6 +279,13 @@ def seed_tables(d: pd.DataFrame) -> None:
         print()
 
 
+def noiseless_line(up: dict) -> str:
+    """One line for the receivers' noiseless bound (``eval/diffsem_noiseless.json``)."""
+    return (f"Noiseless bound (T' = 0, no channel noise, n = {up['n_eval']}): " +
+            ", ".join(f"{s} {up[s + '_acc']:.3f}" for s in ("classifier", "classifier-ft", "diffsem", "e-diffsem")
+                      if s + "_acc" in up))
+
+
 def paper_table(ds: str, main_: pd.DataFrame) -> None:
     p = PAPER[ds]
     t = p["t"]
@@ -367,10 +374,7 @@ def main() -> None:
     frontier(run)
     mj = run.dir("reports") / "metrics.json"
     if mj.is_file() and "noiseless" in (head := json.loads(mj.read_text())):
-        up = head["noiseless"]
-        print("Noiseless bound (T' = 0, no channel noise, n = %d): " % up["n_eval"] +
-              ", ".join(f"{s} {up[s + '_acc']:.3f}" for s in ("classifier", "classifier-ft", "diffsem", "e-diffsem")
-                        if s + "_acc" in up) + "\n")
+        print(noiseless_line(head["noiseless"]) + "\n")
     searches(run)
     grid(main_, a.snr)
     walltimes(run)
