@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from diffsem.config import ConfigError, load_config
-from diffsem.evaluate import read_eval_part
+from diffsem.evaluate import read_parts
 from diffsem.seeds import headline_accuracies, summarize
 from diffsem.stages import Paths, headline_points
 from diffsem.stats import compare, verdict
@@ -39,10 +39,7 @@ def seed_frames(run: Paths) -> tuple[pd.DataFrame, pd.DataFrame]:
     missing = [p for p in NEEDED if not run.eval_part(p).is_file()]
     if missing:
         raise FileNotFoundError(f"{run.eval_part(missing[0])} not found: run that seed's evaluate rules first")
-    parts = [p for p in PARTS if run.eval_part(p).is_file()]
-    rows = pd.concat([read_eval_part(run.eval_part(p), p) for p in parts], ignore_index=True)
-    preds = [run.predictions(p) for p in parts if run.predictions(p).is_file()]
-    return rows, pd.concat([pd.read_csv(p) for p in preds], ignore_index=True)
+    return read_parts(run, [p for p in PARTS if run.eval_part(p).is_file()])
 
 
 def print_paired(cmp: pd.DataFrame, seed: int, points) -> None:

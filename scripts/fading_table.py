@@ -5,7 +5,10 @@
 Prints (1) every system's receiver, strongest attacker and gap per (T', mean SNR, CSIT), mean ± Student-t
 95 % over the seeds; (2) for one seed, paired tests on the same images and draws (exact McNemar, paired
 bootstrap CI, Holm over the table): E-DiffSem with against without transmitter CSI, and E-DiffSem against
-each of the eavesdropper's attackers (inversion, semantic, and each trained on faded queries).
+each of the eavesdropper's attackers (inversion, semantic, and each trained on faded queries); IBAL's and
+IBAL-D's receivers against their attackers; Direct's and Permutation's eavesdropper with against without
+transmitter CSI, and E-DiffSem against it (same test images; independent channel draws, so there the
+pairing is by image only). Systems whose fading rows the seed lacks are left out.
 """
 
 import argparse
@@ -13,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from diffsem.fading_eval import across_seeds
+from diffsem.fading_eval import across_seeds, fading_pairs
 from diffsem.stats import compare, verdict
 
 
@@ -38,13 +41,12 @@ def main() -> None:
         gap = "—" if r.gap != r.gap else f"{100 * r.gap:+.2f} ± {100 * r.gap_ci:.2f}"
         print(f"| {r.system} | {r.t} | {r.snr_db:g} | {'yes' if r.csit else 'no'} | {rx} | "
               f"{r.attacker:.4f} ± {r.attacker_ci:.4f} | {gap} | {r.seeds} |")
-    pred = pd.read_csv(base / f"seed{a.paired_seed}" / "eval" / "fading_predictions.csv.gz")
+    pred_files = sorted((base / f"seed{a.paired_seed}" / "eval").glob("fading*_predictions.csv.gz"))
+    if not pred_files:
+        raise SystemExit(f"fading_table: no eval/fading*_predictions.csv.gz under {base}/seed{a.paired_seed}")
+    pred = pd.concat([pd.read_csv(p) for p in pred_files], ignore_index=True)
     pred = pred[pred.t > 0]
-    tagged = pred.assign(system=pred.system + pred.csit.map({True: "+csit", False: ""}))
-    roles = ["attacker", "semantic", "fading_attacker", "fading_semantic"]
-    roles = [r for r in roles if (pred.role == r).any()]  # runs before the fading-trained inversion lack it
-    pairs = [("e-diffsem+csit", "e-diffsem"), *((f"e-diffsem{c}", f"diffsem{c}:{r}") for c in ("", "+csit") for r in roles)]
-    c = compare(tagged, pairs)
+    c = compare(pred.assign(system=pred.system + pred.csit.map({True: "+csit", False: ""})), fading_pairs(pred))
     print(f"\nPaired tests, seed {a.paired_seed} (Holm over {len(c)} comparisons)\n")
     print("| T' | mean SNR | A − B | A | B | diff (pts) | 95 % CI | Holm p | verdict |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -124,3 +124,36 @@ def test_across_seeds_reports_attacker_only_systems():
     assert out.system == "direct" and out.csit and out.seeds == 3
     assert out.attacker == pytest.approx(0.87) and out.attacker_ci > 0
     assert math.isnan(out.receiver) and math.isnan(out.gap)
+
+
+def test_fading_pairs_test_direct_csit_and_ibal_on_the_same_images():
+    """The fading table's paired tests reach the baselines: Direct's eavesdropper with against without CSIT
+    (the CSIT-helps-the-eavesdropper claim), IBAL's receiver against its attacker; absent systems are skipped."""
+    import numpy as np
+    import pandas as pd
+
+    from diffsem.fading_eval import fading_pairs
+    from diffsem.stats import compare
+
+    rng = np.random.default_rng(0)
+    n, rows = 400, []
+    label = rng.integers(0, 10, n)
+    # Direct's eavesdropper is right on 70 % of images without CSIT and on those plus 10 % more with it
+    base_right = rng.random(n) < 0.7
+    extra = (~base_right) & (rng.random(n) < 0.34)
+    cols = {("direct", "attacker", False): base_right, ("direct", "attacker", True): base_right | extra,
+            ("ibal", "receiver", False): rng.random(n) < 0.5, ("ibal", "attacker", False): rng.random(n) < 0.5,
+            ("e-diffsem", "receiver", False): base_right, ("e-diffsem", "receiver", True): base_right}
+    for (system, role, csit), right in cols.items():
+        rows.append(pd.DataFrame({"dataset": "mnist", "system": system, "role": role, "t": 300, "snr_db": 0.0,
+                                  "seed": 0, "index": np.arange(n), "label": label,
+                                  "pred": np.where(right, label, (label + 1) % 10), "csit": csit}))
+    pred = pd.concat(rows, ignore_index=True)
+    c = compare(pred.assign(system=pred.system + pred.csit.map({True: "+csit", False: ""})), fading_pairs(pred))
+    got = {(r.a, r.b): r for r in c.itertuples()}
+    csit = got[("direct+csit:attacker", "direct:attacker")]
+    assert csit.b_only == 0 and csit.a_only == int(extra.sum()) and csit.diff == pytest.approx(extra.mean())
+    assert csit.p_holm < 1e-6  # every discordant image favours CSIT
+    assert ("ibal", "ibal:attacker") in got and ("e-diffsem", "direct:attacker") in got
+    assert ("e-diffsem+csit", "e-diffsem") in got  # E-DiffSem's own CSIT test stays
+    assert not any("permutation" in a or "permutation" in b for a, b in got)  # no rows, no test

@@ -341,21 +341,28 @@ def eval_parts(cfg: Config) -> list[str]:
     return ["diffsem", "semantic", "diffusion", *cfg.baselines.systems, *(f"semantic_{s}" for s in ibal)]
 
 
+def read_parts(paths: Paths, parts) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """One seed's evaluation parts (eval/<part>.csv, each present) as one frame of rows, and the per-sample
+    predictions of those that saved them as another (None if none did)."""
+    rows = pd.concat([read_eval_part(paths.eval_part(p), p) for p in parts], ignore_index=True)
+    preds = [paths.predictions(p) for p in parts if paths.predictions(p).is_file()]
+    return rows, (pd.concat([pd.read_csv(p) for p in preds], ignore_index=True) if preds else None)
+
+
 def stage_collect(cfg: Config, paths: Paths) -> pd.DataFrame:
     """metrics.csv = every evaluation rule's rows (DiffSem's and each configured baseline's); metrics.json."""
     parts = eval_parts(cfg)
     missing = [p for p in parts if not paths.eval_part(p).is_file()]
     if missing:
         raise FileNotFoundError(f"collect: evaluation results missing for {missing}; run their evaluate rules")
-    df = pd.concat([read_eval_part(paths.eval_part(p), p) for p in parts], ignore_index=True)
+    df, pred = read_parts(paths, parts)
     df = df.assign(train_seed=cfg.seed)[METRICS_COLUMNS]
     with atomic_path(paths.metrics_csv) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
-    preds = [paths.predictions(p) for p in parts if paths.predictions(p).is_file()]
-    if preds:
+    if pred is not None:
         from .stats import compare
 
-        cmp = compare(pd.concat([pd.read_csv(p) for p in preds], ignore_index=True))
+        cmp = compare(pred)
         with atomic_path(paths.comparisons) as tmp:
             cmp.to_csv(tmp, index=False, float_format="%.6g")
     write_plot_data(paths.plots, df, cfg)

@@ -457,3 +457,20 @@ def across_seeds(runs: dict[int, list[pd.DataFrame]]) -> pd.DataFrame:
         out["seeds"] = int((~np.isnan(a)).sum())
         rows.append(out)
     return pd.DataFrame(rows)
+
+
+def fading_pairs(pred: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (A, B) columns (``stats.compare``) tested on one seed's fading predictions, whose system is
+    tagged ``+csit`` for the CSIT variant: E-DiffSem with against without CSIT and against each of the
+    eavesdropper's attackers; IBAL's and IBAL-D's receivers against their attackers; Direct's and
+    Permutation's eavesdropper with against without CSIT, and E-DiffSem against it.  Pairs whose columns a
+    run lacks are skipped by ``compare``."""
+    roles = ["attacker", "semantic", "fading_attacker", "fading_semantic"]
+    roles = [r for r in roles if (pred.role == r).any()]  # runs before the fading-trained inversion lack it
+    csit = ("", "+csit")
+    pairs = [("e-diffsem+csit", "e-diffsem"), *((f"e-diffsem{c}", f"diffsem{c}:{r}") for c in csit for r in roles)]
+    for s in ("ibal", "ibal-d"):  # one SNR-blind transmitter: no CSIT variant
+        pairs += [(s, f"{s}:{r}") for r in ("attacker", "semantic")]
+    for s in ("direct", "permutation"):  # no receiver: the eavesdropper alone
+        pairs += [(f"{s}+csit:attacker", f"{s}:attacker"), *((f"e-diffsem{c}", f"{s}{c}:attacker") for c in csit)]
+    return pairs
