@@ -11,36 +11,7 @@ import yaml
 
 from diffsem.config import load_config
 from diffsem.evaluate import METRICS_COLUMNS, RECEIVERS, SYSTEMS, paper_rows
-
-
-def _project(tmp, repo, mirror, datasets=("mnist", "cifar10")):
-    raw = yaml.safe_load((repo / "params.yaml").read_text())
-    raw["data"]["mirror"] = str(mirror)
-    raw["datasets"] = list(datasets)
-    (tmp / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
-    return tmp
-
-
-def _snakemake(workdir, repo, *extra, config=(), targets=()):
-    # two one-thread jobs at a time: the smoke networks are too small for two threads to pay off,
-    # and the two datasets' branches fill both cores
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "-d", str(workdir), *targets, "--cores", "2",
-           "--max-threads", "1", "--config", "scale=smoke", *config, *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory, request):
-    """Both datasets' whole DAG at smoke scale in one Snakemake run: MNIST, and CIFAR-10 from
-    configuration plus its Table II models and nothing else."""
-    repo = request.config.rootpath
-    mirror = (repo.parent / "shared" / "datasets").resolve()
-    if not (mirror / "MNIST" / "raw").is_dir() or not (mirror / "CIFAR10-jpeg").is_dir():
-        pytest.skip("dataset mirror not available")
-    work = _project(tmp_path_factory.mktemp("smoke"), repo, mirror)
-    res = _snakemake(work, repo)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return work, repo
+from smoke_project import project as _project, snakemake as _snakemake
 
 
 def test_dag_outputs(smoke_run):
@@ -91,10 +62,35 @@ def test_dag_outputs(smoke_run):
     assert wide.set_index("t").semantic[metrics["t300"]["t"]] == pytest.approx(float(ours_sem.attacker_acc.mean()), abs=1e-6)
     # the noiseless upper bound (t = 0, no channel) is at least the t = 0 accuracy at 15 dB, give or take noise
     up = metrics["noiseless"]
-    assert up["t"] == 0 and up["snr_db"] is None and up["n_eval"] == 10_000  # the whole test set
+    assert not cfg.eval.noiseless_full_test  # smoke: the grid's subset
+    assert up["t"] == 0 and up["snr_db"] is None and up["n_eval"] == cfg.data.n_eval
     at0 = df[(df.t == 0) & (df.snr_db == cfg.eval.snr_db)].set_index("system").receiver_acc
     for s in RECEIVERS:
         assert 0 <= up[f"{s}_acc"] <= 1 and up[f"{s}_acc"] >= at0[s] - 0.1
+
+
+def test_noiseless_bound_reads_every_test_image_where_configured(smoke_run):
+    """`eval.noiseless_full_test` (every scale but smoke) scores the bound on all 10,000 test images; the
+    subset's bound is the same receivers' accuracy on its images."""
+    import dataclasses
+
+    from diffsem.data import load_split
+    from diffsem.evaluate import noiseless_accuracy
+    from diffsem.stages import Paths
+    from diffsem.trained import TrainedRun
+
+    work, _ = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    assert load_config(work / "params.yaml", "cpu", "mnist").eval.noiseless_full_test
+    paths = Paths.of(work, cfg)
+    split, run = load_split(paths.split, with_test=True), TrainedRun(cfg, paths, "cpu")
+    full = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, noiseless_full_test=True))
+    every = noiseless_accuracy(full, split, run.link, run.receivers, "cpu")
+    sub = noiseless_accuracy(cfg, split, run.link, run.receivers, "cpu")
+    assert every["n_eval"] == len(split.test_y) == 10_000 and sub["n_eval"] == cfg.data.n_eval
+    assert sub == json.loads(paths.eval_noiseless("diffsem").read_text())  # what the evaluate rule wrote
+    for s in RECEIVERS:
+        assert 0 <= every[f"{s}_acc"] <= 1
     for fig in ("fig3_schedule", "fig4_accuracy_vs_t", "fig5_accuracy_vs_ssim_psnr", "fig6_adversary_images",
                 "fig7_direct_permutation", "fig8_snr_robustness", "curves", "privacy_utility", "attack_study"):
         p = work / "reports/mnist/seed0/figures" / f"{fig}.png"

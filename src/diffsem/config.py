@@ -169,6 +169,7 @@ class EvalCfg:
     seeds: tuple[int, ...]
     batch_size: int
     full_test_t: tuple[int, ...]  # at the Fig. 4 SNR these T' are scored on every test image (headline points)
+    noiseless_full_test: bool  # the noiseless bound on every test image (False: data.n_eval's subset)
 
     def test_part(self, t: int, snr: float) -> str:
         """Which test images a grid point is scored on: ``test_full`` at the headline points, else ``test``."""
