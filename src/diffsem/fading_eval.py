@@ -120,7 +120,10 @@ def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
         models, _, curves = train_attackers(cfg.spec, sender(split.adv_x), split.adv_x, inv_points, cfg.adversary,
                                             cfg.seed + SEED["fading_inversion"], device, kind, paths.resume_dir, meta,
                                             sender(split.adv_val_x[:n_val]), split.adv_val_x[:n_val])
-        write_attacker_curves(paths.curve(kind), curves)
+        if curves:
+            write_attacker_curves(paths.curve(kind), curves)
+        else:  # `fading.inversion_t: []`: no network, so no curve (nor a stale one from another setting)
+            paths.curve(kind).unlink(missing_ok=True)
         save_checkpoint(paths.model(kind), {"models": models}, kind, {"dataset": paths.dataset}, meta)
 
 
@@ -469,7 +472,7 @@ def fading_pairs(pred: pd.DataFrame) -> list[tuple[str, str]]:
     roles = [r for r in roles if (pred.role == r).any()]  # runs before the fading-trained inversion lack it
     csit = ("", "+csit")
     pairs = [("e-diffsem+csit", "e-diffsem"), *((f"e-diffsem{c}", f"diffsem{c}:{r}") for c in csit for r in roles)]
-    for s in ("ibal", "ibal-d"):  # one SNR-blind transmitter: no CSIT variant
+    for s in ("ibal", "ibal-d"):  # evaluated without a CSIT variant (decisions §37)
         pairs += [(s, f"{s}:{r}") for r in ("attacker", "semantic")]
     for s in ("direct", "permutation"):  # no receiver: the eavesdropper alone
         pairs += [(f"{s}+csit:attacker", f"{s}:attacker"), *((f"e-diffsem{c}", f"{s}{c}:attacker") for c in csit)]
