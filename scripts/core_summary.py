@@ -12,8 +12,9 @@ has what the DiffSem-side claims need.  This prints, from those parts and their 
 predictions, the same tables `scripts/results_table.py` prints for a full run: the across-seed
 summary at the headline points (`seeds.summarize`: per-seed values, mean ± 95 % Student-t CI), the
 paired tests of each seed at the headline points (`stats.compare`: exact McNemar, paired bootstrap,
-Holm over the seed's grid of DiffSem-side pairs only, so a smaller family than a full run's) and the
-noiseless bound.  It writes nothing.
+Holm over the seed's grid of DiffSem-side pairs only, so a smaller family than a full run's), the
+noiseless bound, and the attack study and protocol ablation of each seed that ran them
+(`reports/<ds>/seed<k>/attack_study.csv`, `attack_protocol.csv` as targets).  It writes nothing.
 """
 
 import argparse
@@ -28,7 +29,7 @@ from diffsem.evaluate import read_parts
 from diffsem.seeds import headline_accuracies, summarize
 from diffsem.stages import Paths, headline_points
 from diffsem.stats import compare, verdict
-from results_table import noiseless_line, seed_tables  # this folder's: the same tables as a full run's
+from results_table import attack_study, noiseless_line, seed_tables  # this folder's: the same tables as a full run's
 
 PARTS = ("diffsem", "semantic", "diffusion")  # the evaluation parts on DiffSem's transmitter
 NEEDED = ("diffsem", "semantic")
@@ -77,6 +78,7 @@ def main() -> None:
         noiseless = runs[k].eval_noiseless("diffsem")
         if noiseless.is_file():
             print(f"Seed {k}: {noiseless_line(json.loads(noiseless.read_text()))}\n")
+        attack_study(runs[k])
 
 
 if __name__ == "__main__":

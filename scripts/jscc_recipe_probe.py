@@ -2,7 +2,7 @@
 
     python scripts/jscc_recipe_probe.py --t-range 0,500 --epochs 30 [--encoder table1|global] [--per-batch]
 
-Prints the best-validation epoch's bypass accuracy at T' = 0 / 150 / 300 / 350 (15 dB).  It answers the
+Prints the best-validation epoch's bypass accuracy at T' = 0 / 150 / 300 / 350 (15 dB; ``--val-t`` other T').  It answers the
 question of docs/decisions.md §21: what holds the Table I encoder below what the channel allows?
 ``--encoder-kernel K`` sets Table I's last convolution's kernel (3: each of the 64 features sees a 15x15
 patch of the image; 15: each sees the whole 32x8x8 map; ``jscc.encoder_kernel``, decisions §40);
@@ -47,6 +47,12 @@ def main() -> None:
                     help="Table I's last convolution's kernel (default: jscc.encoder_kernel; 15 sees the whole map)")
     ap.add_argument("--per-batch", action="store_true", help="one T' per batch instead of one per sample")
     ap.add_argument("--init-seed", type=int, default=1, help="seed of the probe's own initialisation and T' draws")
+    ap.add_argument("--p-clean", type=float, default=0.0,
+                    help="probability that a sample's T' is 0 instead of a draw from --t-range (per-sample T' only)")
+    ap.add_argument("--val-t", default="0,150,300,350",
+                    help="T' values scored on validation; their mean accuracy selects the epoch (the printed row shows these)")
+    ap.add_argument("--val-images", type=int, default=None,
+                    help="validation images scored (default: validation.max_images; 0: the whole validation slice)")
     args = ap.parse_args()
     try:
         if args.dataset != "mnist":
@@ -56,6 +62,11 @@ def main() -> None:
         lo, hi = (int(v) for v in args.t_range.split(","))
         if not 0 <= lo <= hi <= cfg.schedule.T:
             raise ValueError(f"--t-range must be two steps 0 <= lo <= hi <= {cfg.schedule.T}, got {args.t_range!r}")
+        if not 0 <= args.p_clean <= 1 or (args.p_clean and args.per_batch):
+            raise ValueError(f"--p-clean must be in [0, 1] and needs per-sample T', got {args.p_clean}")
+        val_t = tuple(int(v) for v in args.val_t.split(",") if v.strip().isdigit())
+        if len(val_t) != len(args.val_t.split(",")) or not all(0 <= t <= cfg.schedule.T for t in val_t):
+            raise ValueError(f"--val-t must be steps in [0, {cfg.schedule.T}], got {args.val_t!r}")
     except (ConfigError, DataError, ValueError) as exc:
         sys.exit(f"jscc_recipe_probe: {str(exc).splitlines()[0]}")
     spec, sched, snr = cfg.spec, schedule_of(cfg), cfg.channel.train_snr_db
@@ -71,22 +82,25 @@ def main() -> None:
         x, y = to_float(split.tr_x[idx]), split.tr_y[idx]
         n = 1 if args.per_batch else x.shape[0]
         t = torch.randint(lo, hi + 1, (n,), generator=gd).expand(x.shape[0])
+        if args.p_clean:
+            t = torch.where(torch.rand(n, generator=gd) < args.p_clean, 0, t)
         z, tt = link.theta_view(link.channel(link.transmit_each(link.features(x), t, snr, gd), snr, gd), t, snr)
         return F.cross_entropy(clf(z, z, tt), y)
 
-    n_val = min(split.val_y.shape[0], cfg.validation.max_images or split.val_y.shape[0])
+    cap = cfg.validation.max_images if args.val_images is None else args.val_images
+    n_val = min(split.val_y.shape[0], cap or split.val_y.shape[0])
 
     def score():
         def bypass(z, tt):
             return clf(z, z, tt)
-        return receiver_accuracy(link, bypass, split.val_x[:n_val], split.val_y[:n_val], (0, 150, 300, 350), snr, "cpu")
+        return receiver_accuracy(link, bypass, split.val_x[:n_val], split.val_y[:n_val], val_t, snr, "cpu")
 
     opt, lrs = make_optimizer(list(enc.parameters()) + list(clf.parameters()), args.lr, mode="max")
     res = fit("probe", {"encoder": enc, "classifier": clf}, opt, lrs, args.epochs, split.tr_x.shape[0], args.batch, g,
               step, validation=Validation(score, "acc_mean", "max", 6))
     best = next(r for r in res.curve if r["selected"])
-    print(f"| {args.encoder} (kernel {kernel}) | {'batch' if args.per_batch else 'sample'} | [{lo}, {hi}] | {args.lr:g} | {args.batch} | "
-          f"{best['epoch']}/{len(res.curve)} | " + " / ".join(f"{best[f'val_acc_t{t}']:.3f}" for t in (0, 150, 300, 350)) + " |")
+    print(f"| {args.encoder} (kernel {kernel}) | {'batch' if args.per_batch else 'sample'} | [{lo}, {hi}] p0={args.p_clean:g} | {args.lr:g} | {args.batch} | "
+          f"{best['epoch']}/{len(res.curve)} | " + " / ".join(f"{best[f'val_acc_t{t}']:.4f}" for t in val_t) + " |")
 
 
 if __name__ == "__main__":

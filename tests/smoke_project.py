@@ -6,11 +6,13 @@ import sys
 import yaml
 
 
-def project(tmp, repo, mirror, datasets=("mnist", "cifar10")):
-    """A work directory whose params.yaml is the repository's, reading the dataset mirror, for ``datasets``."""
+def project(tmp, repo, mirror, datasets=("mnist", "cifar10"), **top):
+    """A work directory whose params.yaml is the repository's, reading the dataset mirror, for ``datasets``;
+    ``top`` overrides other top-level keys (``scale``, ``seeds``) where a tool reads params.yaml alone (DVC)."""
     raw = yaml.safe_load((repo / "params.yaml").read_text())
     raw["data"]["mirror"] = str(mirror)
     raw["datasets"] = list(datasets)
+    raw.update(top)
     (tmp / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     return tmp
 

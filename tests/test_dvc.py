@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
+from smoke_project import project
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = (REPO.parent / "shared" / "datasets").resolve()
@@ -38,10 +38,7 @@ def dvc_project(tmp_path_factory, smoke_run):
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy2(REPO / name, work / name)
     shutil.copytree(REPO / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    raw = yaml.safe_load((REPO / "params.yaml").read_text())
-    raw.update(scale="smoke", datasets=["mnist"], seeds=[0])
-    raw["data"]["mirror"] = str(MIRROR)
-    (work / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    project(work, REPO, MIRROR, datasets=("mnist",), scale="smoke", seeds=[0])
     for part in ("data/mnist", "models/mnist", "reports/mnist"):
         shutil.copytree(built / part, work / part, symlinks=True)
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]

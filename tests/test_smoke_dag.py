@@ -607,5 +607,7 @@ def test_core_summary_matches_the_collected_metrics(smoke_run):
     res = subprocess.run([*script, "--seeds", "0"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "mean ± 95 % CI" in res.stdout and "Seed 0: paired tests" in res.stdout
+    # the smoke run built the attack study and the protocol ablation: their tables follow the seed's tests
+    assert "### Attack study at the headline points" in res.stdout and "### Protocol ablation" in res.stdout
     res = subprocess.run([*script, "--seeds", "0,7"], capture_output=True, text=True, timeout=300)
     assert res.returncode != 0 and "seed7" in res.stderr and len(res.stderr.strip().splitlines()) == 1
