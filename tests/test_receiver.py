@@ -102,3 +102,19 @@ def test_bf16_denoise_stays_within_a_percent_of_fp32():
     assert 0 < err < 0.01, err  # bf16 really ran (not bit-equal) and stayed close
     with pytest.raises(ValueError, match="precision must be fp32 or bf16"):
         denoise(net, z, S, 300, 1.0, 50, precision="fp16")
+
+
+def test_guidance_pick_needs_to_beat_the_unguided_receiver_by_the_tolerance():
+    """decisions §25: the smallest |w| within the tolerance of the best validation mean is configured."""
+    import pandas as pd
+
+    from diffsem.receiver_search import pick_guidance
+
+    w = pd.Series([0.0, 0.5, 1.0, 2.0])
+    # session 13's seed-0 search: w = 2 best by 0.075 pt, inside the 0.5-pt tolerance -> w = 0
+    picked = pick_guidance(w, pd.Series([0.928, 0.92825, 0.9285, 0.92875]))
+    assert picked.tolist() == [True, False, False, False]
+    # a gain beyond the tolerance picks the smallest w that is within it of the best
+    picked = pick_guidance(w, pd.Series([0.90, 0.92, 0.935, 0.937]))
+    assert picked.tolist() == [False, False, True, False]
+    assert pick_guidance(w, pd.Series([0.90, 0.90, 0.90, 0.95]), tolerance=0.0).tolist() == [False, False, False, True]
