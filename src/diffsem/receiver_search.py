@@ -58,6 +58,11 @@ def receiver_accuracy(cfg: Config, images, link: Link, rx: Receivers, t: int, sn
     return {s: c / images.n for s, c in correct.items()}
 
 
+# how far below the best a cheaper setting may score on validation and still be chosen (0.5 point):
+# the step cap N (decisions §17) and the guidance weight w (§25) share it
+TOLERANCE = 0.005
+
+
 def validation_images(cfg: Config, split):
     """The designer's validation slice, capped at ``validation.max_images``."""
     im = split.images("val")
@@ -88,7 +93,7 @@ def time_receiver(rx: Receivers, link: Link, images, device, t: int = 150, snr: 
 
 
 def search(cfg: Config, paths: Paths, device, steps: list[int], ts: tuple[int, ...] = (150, 300),
-           tolerance: float = 0.005) -> dict:
+           tolerance: float = TOLERANCE) -> dict:
     """Score each DDIM step cap in ``steps`` (the first is the reference, normally the paper's 50).
 
     The configured ``sampler.max_steps`` uses the pipeline's trained receivers; every other cap
@@ -146,7 +151,7 @@ def with_guidance(cfg: Config, w: float) -> Config:
     return dataclasses.replace(cfg, sampler=dataclasses.replace(cfg.sampler, guidance_w=float(w)))
 
 
-def pick_guidance(weights: pd.Series, acc_mean: pd.Series, tolerance: float = 0.005) -> pd.Series:
+def pick_guidance(weights: pd.Series, acc_mean: pd.Series, tolerance: float = TOLERANCE) -> pd.Series:
     """Mask of the guidance weight to configure: the smallest |w| whose mean validation accuracy is at most
     ``tolerance`` below the best (docs/decisions.md §25).  Guidance (w != 0) runs the U-Net twice per DDIM
     step, so, as with the receiver search's step cap, it must beat the cheaper setting by more than the
@@ -157,7 +162,7 @@ def pick_guidance(weights: pd.Series, acc_mean: pd.Series, tolerance: float = 0.
 
 
 def guidance_search(cfg: Config, paths: Paths, device, weights: list[float], ts: tuple[int, ...] = (150, 300),
-                    tolerance: float = 0.005) -> pd.DataFrame:
+                    tolerance: float = TOLERANCE) -> pd.DataFrame:
     """E-DiffSem's classifier-free guidance weight w scored on the validation slice (docs/decisions.md §25).
 
     Each w other than the configured one redoes Alg. 2 for E-DiffSem with that w (Theta learns the
