@@ -59,7 +59,10 @@ def main() -> None:
             raise ValueError("jscc_recipe_probe covers MNIST's Table I encoder only (--dataset mnist)")
         cfg, paths = run_of(args)
         split = load_split(paths.split)
-        lo, hi = (int(v) for v in args.t_range.split(","))
+        bounds = args.t_range.split(",")
+        if len(bounds) != 2 or not all(b.strip().isdigit() for b in bounds):
+            raise ValueError(f"--t-range must be two steps lo,hi, got {args.t_range!r}")
+        lo, hi = (int(v) for v in bounds)
         if not 0 <= lo <= hi <= cfg.schedule.T:
             raise ValueError(f"--t-range must be two steps 0 <= lo <= hi <= {cfg.schedule.T}, got {args.t_range!r}")
         if not 0 <= args.p_clean <= 1 or (args.p_clean and args.per_batch):

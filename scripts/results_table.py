@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from diffsem.evaluate import attack_rows, paper_rows
+from diffsem.frontier import attacker_at_ssim
 from diffsem.stages import Paths
 from diffsem.stats import verdict
 
@@ -35,11 +36,7 @@ def se(p: float, n: int) -> float:
 
 def at_ssim(df: pd.DataFrame, system: str, ssim: float) -> tuple[float, int]:
     """Attacker accuracy interpolated at an SSIM along the system's curve over t, and the n there."""
-    d = df[df.system == system].groupby("t").mean(numeric_only=True).sort_values("attacker_ssim")
-    xs, ys = d.attacker_ssim.to_numpy(), d.attacker_acc.to_numpy()
-    if len(xs) < 2 or not xs[0] <= ssim <= xs[-1]:
-        return float("nan"), 0
-    return float(np.interp(ssim, xs, ys)), int(d.n_eval.min())
+    return attacker_at_ssim(df[df.system == system], ssim)
 
 
 def curves(run: Paths) -> None:
@@ -333,6 +330,8 @@ def searches(run: Paths) -> None:
         print("| w | acc t=150 | acc t=300 | mean | picked |\n|---|---|---|---|---|")
         for _, r in d.iterrows():
             print(f"| {r.guidance_w:g} | {r.acc_t150:.3f} | {r.acc_t300:.3f} | {r.acc_mean:.3f} | {'✓' if r.picked else ''} |")
+        if "tolerance" in d:  # older CSVs predate the column
+            print(f"\npicked: the smallest |w| within {d.tolerance.iloc[0] * 100:.1f} pts of the best mean (decisions §25)")
         print()
 
 

@@ -309,6 +309,15 @@ def test_receiver_search_on_smoke_models(smoke_run):
     assert fast["config"]["sampler.max_steps"] in (cfg.sampler.max_steps, 2, 1)
     split = json.loads((work / "data/mnist/seed0/split.json").read_text())
     assert out["scored_on"] == "validation" and out["n_val"] == split["counts"]["val_x"]
+    # the guidance search records its tolerance beside its one pick, which follows pick_guidance's rule
+    cmd = [*cmd[:7], "guidance-search", "--dataset", "mnist", "--weights", f"{cfg.sampler.guidance_w:g},1", "--threads", "2"]
+    res = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    gs = pd.read_csv(work / "reports/mnist/seed0/guidance_search.csv")
+    assert len(gs) == 2 and gs.picked.sum() == 1 and (gs.n_val == split["counts"]["val_x"]).all()
+    best, tol = gs.acc_mean.max(), float(gs.tolerance.iloc[0])
+    ok = gs[gs.acc_mean >= best - tol - 1e-12]
+    assert gs[gs.picked].guidance_w.abs().iloc[0] == ok.guidance_w.abs().min() and 0 < tol < 0.05
 
 
 def test_cifar10_dag_outputs(smoke_run):
@@ -535,6 +544,38 @@ def test_worked_example_runs_on_smoke_artefacts(smoke_run, tmp_path):
                           "--scale", "smoke", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "T' = 150" in res.stdout and "attacker" in res.stdout and out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_attacker_curve_equals_the_evaluation_and_matches_ssim(smoke_run, tmp_path):
+    """scripts/attacker_curve.py scores the eavesdropper's side alone on exactly `evaluate`'s images and
+    draws: its curve equals eval/diffsem.csv's attacker columns at every t of the Fig. 4 grid, the
+    matched-SSIM line reads the baselines' curves, and a run without stage 3 is refused in one line."""
+    from diffsem.frontier import attacker_at_ssim
+
+    work, repo = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    snr = float(cfg.eval.snr_db)
+    out = tmp_path / "curve.csv"
+    script = [sys.executable, str(repo / "scripts/attacker_curve.py"), "--root", str(work), "--scale", "smoke"]
+    res = subprocess.run([*script, "--out", str(out)], capture_output=True, text=True, timeout=600, cwd=work)
+    assert res.returncode == 0, res.stderr[-2000:]
+    got = pd.read_csv(out).set_index(["seed", "t"]).sort_index()
+    ev = pd.read_csv(work / "reports/mnist/seed0/eval/diffsem.csv")
+    ev = ev[(ev.system == "classifier") & (ev.snr_db == snr)].set_index(["seed", "t"]).sort_index()
+    assert list(got.index) == list(ev.index) and len(got) == len(cfg.eval.t_grid) * len(cfg.eval.seeds)
+    for col in ("attacker_acc", "attacker_ssim", "attacker_psnr", "n_eval"):
+        assert got[col].to_numpy() == pytest.approx(ev[col].to_numpy(), rel=1e-5), col
+    ibald = pd.read_csv(work / "reports/mnist/seed0/eval/ibal-d.csv")
+    mid = float(got.attacker_ssim.median())
+    v, _ = attacker_at_ssim(ibald[ibald.snr_db == snr], mid)
+    line = f"| ibal-d | {'outside its curve' if v != v else f'{v:.4f}'} |"
+    ours, _ = attacker_at_ssim(got.reset_index(), mid)
+    res = subprocess.run([*script, "--out", str(out), "--ssim", str(mid)], capture_output=True, text=True, timeout=600, cwd=work)
+    assert res.returncode == 0 and line in res.stdout and f"| {ours:.4f} |" in res.stdout, res.stdout[-1500:]
+    res = subprocess.run([*script, "--root", str(tmp_path / "empty"), "--out", str(tmp_path / "x.csv")],
+                         capture_output=True, text=True, timeout=120, cwd=work)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "not found" in res.stderr
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_rayleigh_channel_kind_trains_the_defender_on_faded_draws(smoke_run, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -17,7 +16,7 @@ from .baselines import (IBALTransmitter, awgn_each, direct_point, effective_snr_
 from .channel import awgn, direct_noise
 from .config import Config
 from .data import load_split, to_float
-from .evaluate import COLUMNS, image_metrics, point_seed, prediction_rows, sample_indices, write_predictions
+from .evaluate import COLUMNS, attacker_columns, image_metrics, point_seed, prediction_rows, sample_indices, write_predictions
 from .fading import faded_snr_db
 from .io import atomic_path, load_checkpoint, load_module_state, save_checkpoint
 from .runtime import generator
@@ -330,9 +329,7 @@ def score_point(images, observe, strong, t: int, snr: float, seed: int, batch_si
             samples += prediction_rows(tags["dataset"], tags["system"], "receiver", t, snr, seed, index, lab, rx_all.tolist())
         samples += prediction_rows(tags["dataset"], tags["system"], "attacker", t, snr, seed, index, lab, att_all.tolist())
     return {"receiver_acc": float((rx_all == y_all).float().mean()) if rx_all is not None else math.nan,
-            "attacker_acc": float((att_all == y_all).float().mean()),
-            "attacker_ssim": float(np.concatenate(ssims).mean()), "attacker_psnr": float(np.concatenate(psnrs).mean()),
-            "n_eval": n}
+            **attacker_columns(y_all, att_all, ssims, psnrs), "n_eval": n}
 
 
 # the attacker each baseline is scored against (evaluate.ATTACKS): Direct and Permutation send images

@@ -128,6 +128,39 @@ def transmissions(cfg, split, link, t: int, snr: float, seed: int, device, eve_s
 
 
 @torch.no_grad()
+def attack_batch(adversary, strong, x: torch.Tensor, z_eve: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """The paper's attacker on one eavesdropped batch: the inversion network's reconstruction, read by
+    the strong classifier (Alg. 1 stage 3) -> (its labels on the CPU, per-image SSIM, per-image PSNR)."""
+    x_hat = adversary(z_eve).clamp(0, 1)
+    s, p = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
+    return strong(x_hat).argmax(1).cpu(), s, p
+
+
+def attacker_columns(y: torch.Tensor, pred: torch.Tensor, ssims: list, psnrs: list) -> dict:
+    """metrics.csv's attacker columns from a point's labels, the attacker's labels and per-batch SSIM/PSNR."""
+    return {"attacker_acc": float((pred == y).float().mean()), "attacker_ssim": float(np.concatenate(ssims).mean()),
+            "attacker_psnr": float(np.concatenate(psnrs).mean())}
+
+
+@torch.no_grad()
+def evaluate_attacker_point(cfg, split, link, adversary, strong, t, snr, seed, device) -> dict:
+    """The paper's attacker alone at one grid point, on exactly the images and eavesdropper draws that
+    ``evaluate_point`` gives it (``transmissions``), so its columns equal that point's metrics.csv row.
+    For a run whose receivers are not trained (the eavesdropper's side needs stage 1 and stage 3 only):
+    scripts/attacker_curve.py, the attacker-vs-SSIM curve behind the matched-SSIM claim."""
+    labels, preds, ssims, psnrs = [], [], [], []
+    for x, y, _, z_eve in transmissions(cfg, split, link, t, snr, seed, device):
+        a, s, p = attack_batch(adversary, strong, x, z_eve)
+        labels.append(y.cpu())
+        preds.append(a)
+        ssims.append(s)
+        psnrs.append(p)
+    y_all = torch.cat(labels)
+    return {"t": t, "snr_db": snr, "seed": seed, **attacker_columns(y_all, torch.cat(preds), ssims, psnrs),
+            "n_eval": int(y_all.numel())}
+
+
+@torch.no_grad()
 def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, device, ceiling=None) -> tuple[list[dict], list[dict]]:
     """All systems and the attacker at one (t, snr, seed); returns (metrics.csv rows, per-sample rows).
 
@@ -143,16 +176,14 @@ def evaluate_point(cfg, ds, split, link, rx, adversary, strong, t, snr, seed, de
         for s in SYSTEMS:
             preds[s].append(pr[s].cpu())
         passes.append(p.float())
-        x_hat = adversary(z_eve).clamp(0, 1)
-        att_pred.append(strong(x_hat).argmax(1).cpu())
+        a, s, p_ = attack_batch(adversary, strong, x, z_eve)
+        att_pred.append(a)
         labels.append(y.cpu())
-        s, p_ = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
         ssims.append(s)
         psnrs.append(p_)
     n = int(idx.numel())
     y_all, att_all = torch.cat(labels), torch.cat(att_pred)
-    att = {"attacker_acc": float((att_all == y_all).float().mean()), "attacker_ssim": float(np.concatenate(ssims).mean()),
-           "attacker_psnr": float(np.concatenate(psnrs).mean())}
+    att = attacker_columns(y_all, att_all, ssims, psnrs)
     mean_passes = float(torch.cat(passes).mean())
     rows = [{"dataset": ds, "system": s, "attack": "inversion", "t": t, "snr_db": snr, "seed": seed,
              "receiver_acc": float((torch.cat(preds[s]) == y_all).float().mean()), **att,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .stats import seed_ci
@@ -33,6 +34,18 @@ TRANSMITTER = {"classifier": "diffsem", "classifier-ft": "diffsem", "diffsem": "
                "ceiling": "diffsem", "ibal": "ibal", "ibal-d": "ibal-d", "direct": "direct", "permutation": "permutation"}
 COLUMNS = ["dataset", "system", "transmitter", "t", "snr_db", "n_seeds", "receiver_acc", "receiver_hw",
            "attacker_acc", "attacker_hw", "gap_pts", "gap_hw_pts", "strongest", "attacks"]
+
+
+def attacker_at_ssim(curve: pd.DataFrame, ssim: float) -> tuple[float, int]:
+    """The paper's matched-image-quality comparison (Sec. IV-B, Fig. 5): an attacker's accuracy linearly
+    interpolated at ``ssim`` along its curve over t (rows with ``t``, ``attacker_ssim``, ``attacker_acc``,
+    ``n_eval``; several evaluation seeds are averaged per t), and the smallest n of the curve's points.
+    (NaN, 0) when the curve does not reach that SSIM on both sides: no extrapolation."""
+    d = curve.groupby("t").mean(numeric_only=True).sort_values("attacker_ssim")
+    xs, ys = d.attacker_ssim.to_numpy(), d.attacker_acc.to_numpy()
+    if len(xs) < 2 or not xs[0] <= ssim <= xs[-1]:
+        return float("nan"), 0
+    return float(np.interp(ssim, xs, ys)), int(d.n_eval.min())
 
 
 def attacks_by_transmitter(metrics: pd.DataFrame) -> pd.DataFrame:

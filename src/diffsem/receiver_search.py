@@ -188,6 +188,7 @@ def guidance_search(cfg: Config, paths: Paths, device, weights: list[float], ts:
         print(f"w={w:g}: E-DiffSem " + " / ".join(f"{acc[t]:.3f}" for t in ts), flush=True)
     df = pd.DataFrame(rows)
     df["picked"] = pick_guidance(df.guidance_w, df.acc_mean, tolerance)
+    df["tolerance"] = tolerance  # the pick rule's tolerance, so the CSV says why its row was picked
     with atomic_path(paths.receiver_search.with_name("guidance_search.csv")) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return df
