@@ -1,5 +1,6 @@
-"""The paper's attacker on DiffSem's transmitter over t at the Fig. 4 SNR, and its accuracy at a matched
-SSIM beside the baselines' (Sec. IV-B, Fig. 5: "DiffSem leaks less than IBAL-D at the same image quality").
+"""The paper's attacker on DiffSem's transmitter over t at the Fig. 4 SNR, beside the bypass classifier on the
+receiver's draws, and the attacker's accuracy at a matched SSIM beside the baselines' (Sec. IV-B, Fig. 5:
+"DiffSem leaks less than IBAL-D at the same image quality").
 
     python scripts/attacker_curve.py --dataset mnist --seed 1 [--ssim 0.2] [--out reports/mnist/seed1/eval/attacker_curve.csv]
 
@@ -25,6 +26,8 @@ from diffsem.data import DataError, load_split
 from diffsem.evaluate import PAPER_ATTACKS, evaluate_attacker_point
 from diffsem.frontier import attacker_at_ssim
 from diffsem.io import CheckpointError, atomic_path
+from diffsem.pipeline import Receivers
+from diffsem.stages import schedule_of
 from diffsem.trained import TrainedRun
 
 BASELINES = ("ibal", "ibal-d", "direct", "permutation")
@@ -34,13 +37,15 @@ REF_SSIM = {"mnist": 0.2, "cifar10": 0.12}  # results_table's matched-SSIM refer
 def curve(run: TrainedRun, split) -> pd.DataFrame:
     """The attacker's accuracy, SSIM and PSNR at every t of Fig. 4's grid (the Fig. 4 SNR, evaluation seeds)."""
     cfg, snr = run.cfg, float(run.cfg.eval.snr_db)
+    bypass = Receivers(schedule_of(cfg), run.classifier)  # stage 1's Theta only: no U-Net, no fine-tune
     rows = []
     for seed in cfg.eval.seeds:
         for t in cfg.eval.t_grid:
-            r = evaluate_attacker_point(cfg, split, run.link, run.adversaries[(t, snr)], run.strong, t, snr, seed, run.device)
+            r = evaluate_attacker_point(cfg, split, run.link, run.adversaries[(t, snr)], run.strong, t, snr, seed,
+                                        run.device, bypass)
             rows.append({"dataset": run.paths.dataset, "train_seed": cfg.seed, **r})
-            print(f"t={t}: attacker {r['attacker_acc']:.4f}, SSIM {r['attacker_ssim']:.3f}, PSNR {r['attacker_psnr']:.2f} "
-                  f"(n = {r['n_eval']})", flush=True)
+            print(f"t={t}: bypass classifier {r['classifier_acc']:.4f}, attacker {r['attacker_acc']:.4f}, "
+                  f"SSIM {r['attacker_ssim']:.3f}, PSNR {r['attacker_psnr']:.2f} (n = {r['n_eval']})", flush=True)
     return pd.DataFrame(rows)
 
 

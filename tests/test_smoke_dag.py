@@ -548,7 +548,8 @@ def test_worked_example_runs_on_smoke_artefacts(smoke_run, tmp_path):
 
 def test_attacker_curve_equals_the_evaluation_and_matches_ssim(smoke_run, tmp_path):
     """scripts/attacker_curve.py scores the eavesdropper's side alone on exactly `evaluate`'s images and
-    draws: its curve equals eval/diffsem.csv's attacker columns at every t of the Fig. 4 grid, the
+    draws: its curve equals eval/diffsem.csv's attacker columns (and its bypass column the classifier's
+    accuracy) at every t of the Fig. 4 grid, the
     matched-SSIM line reads the baselines' curves, and a run without stage 3 is refused in one line."""
     from diffsem.frontier import attacker_at_ssim
 
@@ -565,6 +566,7 @@ def test_attacker_curve_equals_the_evaluation_and_matches_ssim(smoke_run, tmp_pa
     assert list(got.index) == list(ev.index) and len(got) == len(cfg.eval.t_grid) * len(cfg.eval.seeds)
     for col in ("attacker_acc", "attacker_ssim", "attacker_psnr", "n_eval"):
         assert got[col].to_numpy() == pytest.approx(ev[col].to_numpy(), rel=1e-5), col
+    assert got.classifier_acc.to_numpy() == pytest.approx(ev.receiver_acc.to_numpy(), rel=1e-6)
     ibald = pd.read_csv(work / "reports/mnist/seed0/eval/ibal-d.csv")
     mid = float(got.attacker_ssim.median())
     v, _ = attacker_at_ssim(ibald[ibald.snr_db == snr], mid)

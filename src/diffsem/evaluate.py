@@ -143,20 +143,26 @@ def attacker_columns(y: torch.Tensor, pred: torch.Tensor, ssims: list, psnrs: li
 
 
 @torch.no_grad()
-def evaluate_attacker_point(cfg, split, link, adversary, strong, t, snr, seed, device) -> dict:
+def evaluate_attacker_point(cfg, split, link, adversary, strong, t, snr, seed, device, bypass=None) -> dict:
     """The paper's attacker alone at one grid point, on exactly the images and eavesdropper draws that
     ``evaluate_point`` gives it (``transmissions``), so its columns equal that point's metrics.csv row.
     For a run whose receivers are not trained (the eavesdropper's side needs stage 1 and stage 3 only):
-    scripts/attacker_curve.py, the attacker-vs-SSIM curve behind the matched-SSIM claim."""
-    labels, preds, ssims, psnrs = [], [], [], []
-    for x, y, _, z_eve in transmissions(cfg, split, link, t, snr, seed, device):
+    scripts/attacker_curve.py, the attacker-vs-SSIM curve behind the matched-SSIM claim.  With
+    ``bypass`` (a ``Receivers`` holding stage 1's Theta) the bypass classifier is scored on the
+    receiver's draws too (``classifier_acc``, equal to the ``classifier`` row of ``evaluate_point``)."""
+    t_start, scale = link.receive_step(t, snr)
+    labels, preds, rx_preds, ssims, psnrs = [], [], [], [], []
+    for x, y, z_rx, z_eve in transmissions(cfg, split, link, t, snr, seed, device):
+        if bypass is not None:
+            rx_preds.append(bypass.bypass_logits(matched(z_rx, scale), t_start).argmax(1).cpu())
         a, s, p = attack_batch(adversary, strong, x, z_eve)
         labels.append(y.cpu())
         preds.append(a)
         ssims.append(s)
         psnrs.append(p)
     y_all = torch.cat(labels)
-    return {"t": t, "snr_db": snr, "seed": seed, **attacker_columns(y_all, torch.cat(preds), ssims, psnrs),
+    rx = {"classifier_acc": float((torch.cat(rx_preds) == y_all).float().mean())} if rx_preds else {}
+    return {"t": t, "snr_db": snr, "seed": seed, **rx, **attacker_columns(y_all, torch.cat(preds), ssims, psnrs),
             "n_eval": int(y_all.numel())}
 
 
