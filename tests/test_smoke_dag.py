@@ -580,6 +580,26 @@ def test_attacker_curve_equals_the_evaluation_and_matches_ssim(smoke_run, tmp_pa
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_baseline_summary_reads_the_baselines_parts(smoke_run):
+    """scripts/baseline_summary.py prints each baseline's headline receiver and attackers as in its
+    eval part, their paired tests, and refuses a seed that was never run in one line."""
+    from diffsem.stages import headline_points
+
+    work, repo = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    script = [sys.executable, str(repo / "scripts/baseline_summary.py"), "--root", str(work), "--scale", "smoke"]
+    res = subprocess.run([*script, "--seeds", "0"], capture_output=True, text=True, timeout=300, cwd=work)
+    assert res.returncode == 0, res.stderr[-2000:]
+    ev = pd.read_csv(work / "reports/mnist/seed0/eval/ibal-d.csv")
+    for t, snr in headline_points(cfg):
+        r = ev[(ev.t == t) & (ev.snr_db == snr)].mean(numeric_only=True)
+        assert f"| ibal-d | {t} | receiver | {r.receiver_acc:.4f} |" in res.stdout
+        assert f"| ibal-d | {t} | inversion attacker | {r.attacker_acc:.4f} |" in res.stdout
+        assert f"| {t} | ibal-d | ibal-d:semantic |" in res.stdout
+    res = subprocess.run([*script, "--seeds", "7"], capture_output=True, text=True, timeout=120, cwd=work)
+    assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1 and "not found" in res.stderr
+
+
 def test_rayleigh_channel_kind_trains_the_defender_on_faded_draws(smoke_run, tmp_path):
     """`channel.kind: rayleigh` retrains stage 1, Alg. 2's fine-tune and IBAL-D on faded draws: their
     checkpoints record the kind, an AWGN-trained checkpoint is refused for it, and the fine-tune's bank
