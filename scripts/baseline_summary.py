@@ -9,7 +9,8 @@ receivers, e.g.
         reports/mnist/seed1/eval/ibal.csv models/mnist/seed1/strong.pt
     python scripts/attacker_curve.py --dataset mnist --seed 1
 
-has what the baseline claims need except DiffSem's receivers.  This prints, per seed at the headline points,
+has what the baseline claims need except DiffSem's receivers.  This prints, per seed, its learning curves
+(converged or at the cap) and, at the headline points,
 each baseline's receiver and its attackers (inversion, semantic), with the paired tests of
 `stats.compare` (exact McNemar on the same images and draws, paired bootstrap 95 % CI, Holm over the seed's
 comparisons: a smaller family than a full run's); then across seeds (mean ± 95 % Student-t CI) the receiver,
@@ -29,6 +30,7 @@ from diffsem.evaluate import PAPER_ATTACKS, read_parts
 from diffsem.frontier import attacker_at_ssim
 from diffsem.stages import Paths, headline_points
 from diffsem.stats import compare, seed_ci, verdict
+from results_table import curves  # this folder's: the learning-curve table of a full run
 
 SYSTEMS = ("ibal", "ibal-d")
 REF_SSIM = {"mnist": 0.2, "cifar10": 0.12}  # as scripts/attacker_curve.py and results_table
@@ -72,6 +74,7 @@ def main() -> None:
         sys.exit(f"baseline_summary: {e}")
     per_seed = {}  # (system, t, quantity) -> {seed: value}
     for k, (rows, preds) in frames.items():
+        curves(runs[k])
         cmp = compare(preds)
         cmp = cmp[cmp.a.isin(SYSTEMS) | cmp.b.str.split(":").str[0].isin(SYSTEMS)]
         print(f"Seed {k}: paired tests at the headline points (exact McNemar, paired bootstrap 95 % CI, "
