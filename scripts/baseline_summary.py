@@ -18,18 +18,15 @@ the strongest attacker and the gap; and, where the seed has `eval/attacker_curve
 accuracy at the matched SSIM on DiffSem's transmitter and each baseline's (decisions §41).  It writes nothing.
 """
 
-import argparse
 import math
-import sys
-from pathlib import Path
 
 import pandas as pd
 
-from diffsem.config import ConfigError, load_config
 from diffsem.evaluate import PAPER_ATTACKS, read_parts
 from diffsem.frontier import attacker_at_ssim
-from diffsem.stages import Paths, headline_points
-from diffsem.stats import compare, seed_ci, verdict
+from diffsem.stages import Paths
+from diffsem.stats import compare, seed_ci
+from core_summary import open_seeds, print_paired  # this folder's: the seed-summary scripts' arguments and paired table
 from results_table import curves  # this folder's: the learning-curve table of a full run
 
 SYSTEMS = ("ibal", "ibal-d")
@@ -56,43 +53,19 @@ def headline(rows: pd.DataFrame, t: int, snr: float) -> dict[str, dict[str, floa
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dataset", default="mnist")
-    ap.add_argument("--root", default=".")
-    ap.add_argument("--params", default=None, help="params.yaml (default: <root>/params.yaml)")
-    ap.add_argument("--scale", default=None)
-    ap.add_argument("--seeds", default="0", help="training seeds, comma-separated")
-    a = ap.parse_args()
-    root = Path(a.root)
-    try:
-        seeds = [int(s) for s in a.seeds.split(",")]
-        cfg = load_config(a.params or root / "params.yaml", a.scale, a.dataset)
-        points = headline_points(cfg)
-        runs = {k: Paths(root, a.dataset, k) for k in seeds}
-        frames = {k: seed_frames(run) for k, run in runs.items()}
-    except (ValueError, ConfigError, FileNotFoundError) as e:
-        sys.exit(f"baseline_summary: {e}")
+    a, cfg, points, runs, frames = open_seeds(__doc__, "baseline_summary", seed_frames)
+    seeds = list(runs)
     per_seed = {}  # (system, t, quantity) -> {seed: value}
     for k, (rows, preds) in frames.items():
         curves(runs[k])
-        cmp = compare(preds)
-        cmp = cmp[cmp.a.isin(SYSTEMS) | cmp.b.str.split(":").str[0].isin(SYSTEMS)]
-        print(f"Seed {k}: paired tests at the headline points (exact McNemar, paired bootstrap 95 % CI, "
-              f"Holm over the seed's {len(cmp)} baseline comparisons)\n")
-        print("| t | A | B | acc A | acc B | A − B (95 % CI) | A only / B only | p (Holm) | verdict |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print_paired(compare(preds), k, points)  # preds hold only the baselines' parts: Holm over their pairs
         for t, snr in points:
-            for _, r in cmp[(cmp.t == t) & (cmp.snr_db == snr)].iterrows():
-                print(f"| {t} | {r.a} | {r.b} | {r.acc_a:.4f} | {r.acc_b:.4f} | {100 * r['diff']:+.2f} pts "
-                      f"({100 * r.ci_lo:+.2f}, {100 * r.ci_hi:+.2f}) | {r.a_only} / {r.b_only} | {r.p_holm:.2g} | "
-                      f"{verdict(r['diff'], r.p_holm)} |")
             for s, d in headline(rows, t, snr).items():
                 attacks = {x: v for x, v in d.items() if x != "receiver"}
                 strongest = max(attacks, key=attacks.get)
                 for q, v in (("receiver", d["receiver"]), *((f"{x} attacker", v) for x, v in attacks.items()),
                              ("receiver − strongest attacker (pts)", 100 * (d["receiver"] - attacks[strongest]))):
                     per_seed.setdefault((s, t, q), {})[k] = v
-        print()
         curve = runs[k].eval_part("attacker_curve")
         if curve.is_file():
             ref = REF_SSIM.get(a.dataset, 0.2)

@@ -55,8 +55,11 @@ def print_paired(cmp: pd.DataFrame, seed: int, points) -> None:
     print()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def open_seeds(doc: str, name: str, frames_of) -> tuple:
+    """Parse a seed-summary script's arguments (--dataset, --root, --params, --scale, --seeds) and read each
+    seed's run with ``frames_of(Paths)``: (args, config, headline points, {seed: Paths}, {seed: frames}).
+    A bad argument or a seed that was never run exits with one line naming it."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--dataset", default="mnist")
     ap.add_argument("--root", default=".")
     ap.add_argument("--params", default=None, help="params.yaml (default: <root>/params.yaml)")
@@ -67,11 +70,14 @@ def main() -> None:
     try:
         seeds = [int(s) for s in a.seeds.split(",")]
         cfg = load_config(a.params or root / "params.yaml", a.scale, a.dataset)
-        points = headline_points(cfg)
         runs = {k: Paths(root, a.dataset, k) for k in seeds}
-        frames = {k: seed_frames(run) for k, run in runs.items()}
+        return a, cfg, headline_points(cfg), runs, {k: frames_of(run) for k, run in runs.items()}
     except (ValueError, ConfigError, FileNotFoundError) as e:
-        sys.exit(f"core_summary: {e}")
+        sys.exit(f"{name}: {e}")
+
+
+def main() -> None:
+    a, cfg, points, runs, frames = open_seeds(__doc__, "core_summary", seed_frames)
     seed_tables(summarize({k: headline_accuracies(rows, points) for k, (rows, _) in frames.items()}, a.dataset))
     for k, (_, preds) in frames.items():
         print_paired(compare(preds), k, points)

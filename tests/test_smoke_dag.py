@@ -595,7 +595,8 @@ def test_baseline_summary_reads_the_baselines_parts(smoke_run):
         r = ev[(ev.t == t) & (ev.snr_db == snr)].mean(numeric_only=True)
         assert f"| ibal-d | {t} | receiver | {r.receiver_acc:.4f} |" in res.stdout
         assert f"| ibal-d | {t} | inversion attacker | {r.attacker_acc:.4f} |" in res.stdout
-        assert f"| {t} | ibal-d | ibal-d:semantic |" in res.stdout
+        n = int(r.n_eval)
+        assert f"| {t} | {n} | ibal-d | ibal-d:semantic |" in res.stdout and f"| {t} | {n} | ibal-d | ibal-d:attacker |" in res.stdout
     res = subprocess.run([*script, "--seeds", "7"], capture_output=True, text=True, timeout=120, cwd=work)
     assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1 and "not found" in res.stderr
 
