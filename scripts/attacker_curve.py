@@ -24,14 +24,13 @@ from diffsem.cli import add_run_arguments, run_of
 from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split
 from diffsem.evaluate import PAPER_ATTACKS, evaluate_attacker_point
-from diffsem.frontier import attacker_at_ssim
+from diffsem.frontier import attacker_at_ssim, matched_ssim
 from diffsem.io import CheckpointError, atomic_path
 from diffsem.pipeline import Receivers
 from diffsem.stages import schedule_of
 from diffsem.trained import TrainedRun
 
 BASELINES = ("ibal", "ibal-d", "direct", "permutation")
-REF_SSIM = {"mnist": 0.2, "cifar10": 0.12}  # results_table's matched-SSIM reference per dataset
 
 
 def curve(run: TrainedRun, split) -> pd.DataFrame:
@@ -57,7 +56,7 @@ def main() -> int:
     args = ap.parse_args()
     try:
         cfg, paths = run_of(args)
-        ref = args.ssim if args.ssim is not None else REF_SSIM.get(args.dataset, 0.2)
+        ref = args.ssim if args.ssim is not None else matched_ssim(args.dataset)
         if not 0 < ref < 1:
             raise ValueError(f"--ssim must lie in (0, 1), got {ref}")
         missing = [p for p in (paths.split, paths.jscc, paths.adversary, paths.strong) if not p.is_file()]

@@ -23,14 +23,13 @@ import math
 import pandas as pd
 
 from diffsem.evaluate import PAPER_ATTACKS, read_parts
-from diffsem.frontier import attacker_at_ssim
+from diffsem.frontier import attacker_at_ssim, matched_ssim
 from diffsem.stages import Paths
 from diffsem.stats import compare, seed_ci
 from core_summary import open_seeds, print_paired  # this folder's: the seed-summary scripts' arguments and paired table
 from results_table import curves  # this folder's: the learning-curve table of a full run
 
 SYSTEMS = ("ibal", "ibal-d")
-REF_SSIM = {"mnist": 0.2, "cifar10": 0.12}  # as scripts/attacker_curve.py and results_table
 
 
 def seed_frames(run: Paths) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -68,7 +67,7 @@ def main() -> None:
                     per_seed.setdefault((s, t, q), {})[k] = v
         curve = runs[k].eval_part("attacker_curve")
         if curve.is_file():
-            ref = REF_SSIM.get(a.dataset, 0.2)
+            ref = matched_ssim(a.dataset)
             ours, _ = attacker_at_ssim(pd.read_csv(curve), ref)
             snr = float(cfg.eval.snr_db)
             per_seed.setdefault(("diffsem", ref, f"attacker at SSIM {ref}"), {})[k] = ours
@@ -86,7 +85,7 @@ def main() -> None:
         m, hw, _ = seed_ci(list(vals.values()))
         fmt = (lambda v: f"{v:+.2f}") if "pts" in q else (lambda v: f"{v:.4f}")
         cells = " | ".join(fmt(vals[k]) if k in vals else "—" for k in seeds)
-        print(f"| {s} | {t} | {q} | {cells} | {fmt(m)} ± {abs(hw) if hw == hw else float('nan'):.{2 if 'pts' in q else 4}f} |")
+        print(f"| {s} | {t} | {q} | {cells} | {fmt(m)} ± {hw:.{2 if 'pts' in q else 4}f} |")
 
 
 if __name__ == "__main__":

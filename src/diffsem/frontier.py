@@ -36,6 +36,15 @@ COLUMNS = ["dataset", "system", "transmitter", "t", "snr_db", "n_seeds", "receiv
            "attacker_acc", "attacker_hw", "gap_pts", "gap_hw_pts", "strongest", "attacks"]
 
 
+# the reference SSIM of the matched-image-quality comparison per dataset (decisions §41; the paper's 0.2 for MNIST)
+MATCHED_SSIM = {"mnist": 0.2, "cifar10": 0.12}
+
+
+def matched_ssim(dataset: str) -> float:
+    """The SSIM at which attackers are compared for ``dataset`` (0.2 where none is set)."""
+    return MATCHED_SSIM.get(dataset, 0.2)
+
+
 def attacker_at_ssim(curve: pd.DataFrame, ssim: float) -> tuple[float, int]:
     """The paper's matched-image-quality comparison (Sec. IV-B, Fig. 5): an attacker's accuracy linearly
     interpolated at ``ssim`` along its curve over t (rows with ``t``, ``attacker_ssim``, ``attacker_acc``,
