@@ -13,8 +13,8 @@ setup:  ## install the package, the pinned torch pair and the pipeline tools
 run: setup  ## the whole DAG at the scale that finishes on a 2-core CPU machine (about 1 h 15 min)
 	snakemake --cores all --max-threads $(THREADS) --config scale=$(SCALE)
 
-test: setup  ## unit tests + a smoke run of the whole DAG
-	$(PY) -m pytest -q
+test: setup  ## unit tests + a smoke run of the whole DAG, in two workers (tests/conftest.py says in what order)
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 smoke: setup
 	snakemake --cores all --config scale=smoke

@@ -10,10 +10,11 @@ def test_our_ddim_equals_diffusers(repo):
     """Cross-check of the sampler against diffusers' DDIMScheduler driving the same U-Net."""
     pytest.importorskip("diffusers")
     cfg = load_config(repo / "params.yaml", "smoke")
-    out = ddim_vs_diffusers(cfg, "mnist", torch.device("cpu"), t_start=150, n_steps=50, batch=8)
+    # one timed pair: the speed itself is measured by `make bench`; here only that the loops agree
+    out = ddim_vs_diffusers(cfg, "mnist", torch.device("cpu"), t_start=150, n_steps=50, batch=8, repeats=1)
     assert out["steps"] == 50
     assert out["max_abs_diff"] < 1e-4
-    assert out["speed_ratio"] > 0
+    assert out["speed_ratio"] > 0 and out["repeats"] == 1
 
 
 def test_flop_count_and_gemm():

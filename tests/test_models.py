@@ -34,11 +34,13 @@ def test_unknown_dataset_and_family(repo):
         family_spec("table9")
 
 
-def test_a_family_serves_any_number_of_classes():
-    spec = family_spec("table1", n_classes=4, name="toy")
-    x = torch.rand(3, 1, 28, 28)
+@pytest.mark.parametrize("family,image", [("table1", (1, 28, 28)), ("table2", (3, 32, 32))])
+def test_a_family_serves_any_number_of_classes(family, image):
+    spec = family_spec(family, n_classes=3, name="toy")
+    x = torch.rand(2, *image)
     f = spec.encoder()(x)
-    assert spec.classifier()(f, f, torch.zeros(3, 1)).shape == (3, 4) and spec.strong()(x).shape == (3, 4)
+    assert spec.classifier()(f, f, torch.zeros(2, 1)).shape == (2, 3) and spec.strong()(x).shape == (2, 3)
+    assert spec.adversary()(f).shape == x.shape  # the inversion network maps features back to the image
 
 
 @pytest.mark.parametrize("n_classes", [0, 10])

@@ -11,7 +11,7 @@ import yaml
 
 from diffsem.config import load_config
 from diffsem.evaluate import METRICS_COLUMNS, RECEIVERS, SYSTEMS, paper_rows
-from smoke_project import project as _project, snakemake as _snakemake
+from smoke_project import snakemake as _snakemake
 
 
 def test_dag_outputs(smoke_run):
@@ -276,19 +276,6 @@ def test_param_change_reruns_downstream_only(smoke_run):
     assert "train_jscc" not in out and "train_diffusion" not in out and "train_ibal" not in out
 
 
-def test_same_seed_same_metrics(smoke_run, tmp_path):
-    """Determinism: a second run of everything metrics.csv needs, same seed, writes a byte-identical metrics.csv."""
-    work, repo = smoke_run
-    mirror = (repo.parent / "shared" / "datasets").resolve()
-    again = _project(tmp_path, repo, mirror, datasets=("mnist",))
-    # every stage that metrics.csv depends on (training, attackers, baselines, evaluation); the attack studies,
-    # fading and figures read the same models and are left out to keep the suite short
-    res = _snakemake(again, repo, targets=("reports/mnist/seed0/metrics.csv",))
-    assert res.returncode == 0, res.stderr[-3000:]
-    first = (work / "reports/mnist/seed0/metrics.csv").read_bytes()
-    assert (again / "reports/mnist/seed0/metrics.csv").read_bytes() == first
-
-
 def test_receiver_search_on_smoke_models(smoke_run):
     """`diffsem receiver-search` scores step caps against the configured one on the validation slice
     (never the test set): the reference row has zero drop and speed-up 1, and the pick respects the
@@ -344,47 +331,6 @@ def test_cifar10_dag_outputs(smoke_run):
     split = json.loads((work / "data/cifar10/seed0/split.json").read_text())
     c = split["counts"]
     assert c["tr_x"] + c["val_x"] == 300 and c["adv_x"] + c["adv_val_x"] == 200 and c["test_x"] == 10000
-
-
-def test_seed_wildcard_retrains_everything_and_summarises(smoke_run, tmp_path):
-    """A second training seed is a second run of every stage (own split, models, reports under
-    seed1/), seed 0's run is left alone, and reports/seeds/<ds>.csv summarises both."""
-    import shutil
-
-    shared, repo = smoke_run
-    work = tmp_path / "two-seeds"  # a copy: the shared smoke run stays a one-seed run for the other tests
-    shutil.copytree(shared, work, symlinks=True)
-    config = ("seeds=[0,1]", "datasets=[mnist]")
-    plan = _snakemake(work, repo, "-n", config=config)
-    assert plan.returncode == 0, plan.stderr[-2000:]
-    out = plan.stdout + plan.stderr
-    assert "seed=0" not in out  # nothing of the finished seed re-runs
-    for rule in ("data", "train_jscc", "train_diffusion", "train_adversary", "train_strong", "train_ceiling",
-                 "finetune", "train_ibal", "evaluate", "summarize_seeds"):
-        assert f"rule {rule}:" in out, rule
-    # what the summary needs: every seed's metrics.csv (all of its training, attackers and evaluation)
-    res = _snakemake(work, repo, config=config, targets=("reports/seeds/mnist.csv", "reports/seeds/mnist_frontier.png"))
-    assert res.returncode == 0, res.stderr[-3000:]
-    s0, s1 = (json.loads((work / f"data/mnist/seed{k}/split.json").read_text()) for k in (0, 1))
-    assert s0["seed"] == 0 and s1["seed"] == 1
-    m0, m1 = (pd.read_csv(work / f"reports/mnist/seed{k}/metrics.csv") for k in (0, 1))
-    assert set(m0.train_seed) == {0} and set(m1.train_seed) == {1}
-    assert not m0.receiver_acc.equals(m1.receiver_acc)  # other split, weights and draws
-    summary = pd.read_csv(work / "reports/seeds/mnist.csv")
-    assert {"seed0", "seed1", "mean", "half_width_95"} <= set(summary.columns) and (summary.n_seeds == 2).all()
-    acc = summary[summary.kind == "accuracy"]
-    assert ((acc.seed0 + acc.seed1) / 2 - acc["mean"]).abs().max() < 1e-12
-    assert acc.half_width_95.notna().all()
-    clf = acc[(acc.quantity == "classifier") & (acc.t == 300)].iloc[0]
-    assert clf.seed0 == pytest.approx(m0[(m0.system == "classifier") & (m0.t == 300) & (m0.snr_db == 15)].receiver_acc.mean())
-    # the frontier: every system with a receiver, against the strongest attacker on its transmitter, over both seeds
-    front = pd.read_csv(work / "reports/seeds/mnist_frontier.csv")
-    assert {"e-diffsem", "ibal", "ibal-d", "direct", "permutation", "ceiling"} <= set(front.system) and (front.n_seeds == 2).all()
-    e = front[(front.system == "e-diffsem") & (front.t == 300) & (front.snr_db == 15)].iloc[0]
-    strongest = [max(m[(m.system.isin(["e-diffsem", "diffsem"])) & (m.t == 300) & (m.snr_db == 15)]
-                     .groupby("attack").attacker_acc.mean()) for m in (m0, m1)]
-    assert e.attacker_acc == pytest.approx(sum(strongest) / 2) and e.attacker_hw > 0
-    assert (work / "reports/seeds/mnist_frontier.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def _cli_call(cmd: str) -> tuple[str, frozenset]:

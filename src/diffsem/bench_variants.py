@@ -1,7 +1,8 @@
 """Precision and execution variants of the receiver's DDIM loop and of the training steps (issue #14).
 
 `python -m diffsem.bench_variants --out reports/bench_variants.json` times the Table III U-Net's DDIM
-reverse pass (Eq. 16, N = min(T', 50) from T' = 150, batch 256) under each variant and measures how far its
+reverse pass (Eq. 16, N = min(T', 50) from T' = 150, batch 256; `--t-start`, `--max-steps` and `--batch` move
+that point, e.g. to the fast receiver's step cap) under each variant and measures how far its
 f_hat lies from a float64 reference on fresh random inputs (relative L2 error), so a speed-up is only taken
 where the output stays within tolerance:
 
@@ -192,9 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-feat", type=int, default=128, help="U-Net width (Table III: 128)")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--t-start", type=int, default=150, help="T' the reverse pass starts from")
+    ap.add_argument("--max-steps", type=int, default=50,
+                    help="DDIM step cap N (the paper's 50; the fast receiver's cap from `diffsem receiver-search`)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--variants", default="", help="comma list (default: all that the device runs)")
     args = ap.parse_args(argv)
+    if not 1 <= args.t_start <= 500 or args.max_steps < 1:
+        ap.error(f"--t-start must lie in [1, 500] and --max-steps be >= 1 (got {args.t_start}, {args.max_steps})")
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
     names = [v for v in args.variants.split(",") if v] or None
     res: dict = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
@@ -205,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         for cond in (False, True):
             # torch.compile once per dataset (its compile time dominates the sitting otherwise)
             want = names or [v for v in ALL_VARIANTS if not (cond and "compile" in v)]
-            r = receiver_variants(ds, args.n_feat, device, args.batch, repeats=args.repeats, variants=want, cond=cond)
+            r = receiver_variants(ds, args.n_feat, device, args.batch, args.t_start, args.max_steps, repeats=args.repeats,
+                                  variants=want, cond=cond)
             res["receiver"].append(r)
             for name, v in r["variants"].items():
                 print(f"{ds:8s} {'cond' if cond else 'uncond':6s} {name:13s} {v['samples_per_s']:10.0f} samples/s "
