@@ -33,6 +33,9 @@ python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_devic
 if [ "${3:-}" = bench ]; then
     python3 -m pytest -q -p no:cacheprovider tests/test_cuda_graph.py 2>&1 | tail -3  # the graph path on this GPU
     timeout 240 python3 -m diffsem.bench_variants --out "$OUT/bench_variants.json" 2>&1 | tee "$OUT/bench_variants.log"
+    # the fast receiver: the step cap receiver-search picked on validation at `cpu` scale (params.yaml: 1)
+    timeout 90 python3 -m diffsem.bench_variants --max-steps 1 --variants fp32,tf32,tf32+graph \
+        --out "$OUT/bench_variants_fast.json" 2>&1 | tee "$OUT/bench_variants_fast.log"
 fi
 left=$((BUDGET - ($(date +%s) - T0) - 45))
 python3 -m diffsem.steps run "$PLAN" --budget-s "$left" --jobs 4 2>&1 | tee "$OUT/steps.log"
