@@ -3,6 +3,7 @@ seed re-trains every stage and the seed summary reads both.  Each works on its o
 shared smoke run (conftest's `smoke_run`), so this file can run beside the other smoke tests."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -15,11 +16,10 @@ from smoke_project import project as _project, snakemake as _snakemake
 DETERMINISM_PARTS = ("diffsem", "ibal-d", "semantic", "diffusion")
 
 
-def test_same_seed_same_bytes(smoke_run, tmp_path):
+def test_same_seed_same_bytes(smoke_run, mirror, tmp_path):
     """Determinism: every stage one evaluation part of each kind needs, re-run from nothing with the same seed in
     a fresh project, writes byte-identical rows and per-sample predictions."""
     work, repo = smoke_run
-    mirror = (repo.parent / "shared" / "datasets").resolve()
     again = _project(tmp_path, repo, mirror, datasets=("mnist",))
     parts = [f"reports/mnist/seed0/eval/{p}{suffix}" for p in DETERMINISM_PARTS for suffix in (".csv", "_predictions.csv.gz")]
     res = _snakemake(again, repo, targets=tuple(p for p in parts if p.endswith(".csv")))
@@ -31,18 +31,16 @@ def test_same_seed_same_bytes(smoke_run, tmp_path):
             assert (again / part).read_bytes() == (work / part).read_bytes(), part
 
 
-def test_seed_wildcard_retrains_everything_and_summarises(smoke_run, tmp_path):
+def test_seed_wildcard_retrains_everything_and_summarises(smoke_run, mirror, tmp_path):
     """A second training seed is a second run of every stage (own split, models, reports under
     seed1/), seed 0's run is left alone, and reports/seeds/<ds>.csv summarises both."""
-    import shutil
-
     shared, repo = smoke_run
     work = tmp_path / "two-seeds"  # a copy: the shared smoke run stays a one-seed run for the other tests
     # seed 0's resume states (≈ 2 GB at smoke scale, kept for a later larger epoch cap) are not needed here, nor
     # a lock of a Snakemake call that another worker may be making in the shared run at this moment
     shutil.copytree(shared, work, symlinks=True, ignore=shutil.ignore_patterns("resume", "locks"))
     # and its params.yaml as built: another worker's test may be editing the shared one for a moment
-    _project(work, repo, (repo.parent / "shared" / "datasets").resolve())
+    _project(work, repo, mirror)
     config = ("seeds=[0,1]", "datasets=[mnist]")
     plan = _snakemake(work, repo, "-n", config=config)
     assert plan.returncode == 0, plan.stderr[-2000:]
