@@ -8,11 +8,13 @@ semantic attackers, e.g.
 
     snakemake --cores all reports/mnist/seed0/eval/diffsem.csv reports/mnist/seed0/eval/semantic.csv
 
-has what the DiffSem-side claims need.  This prints, from those parts and their per-sample
+has what the DiffSem-side claims need.  Where the seed's run also evaluated IBAL-D or IBAL (their
+`evaluate_baseline` and semantic parts), their rows join the paired tests, so E-DiffSem is compared with each
+baseline on the same images and channel draws.  This prints, from those parts and their per-sample
 predictions, the same tables `scripts/results_table.py` prints for a full run: the across-seed
 summary at the headline points (`seeds.summarize`: per-seed values, mean ± 95 % Student-t CI), the
 paired tests of each seed at the headline points (`stats.compare`: exact McNemar, paired bootstrap,
-Holm over the seed's grid of DiffSem-side pairs only, so a smaller family than a full run's), the
+Holm over the seed's grid of the pairs its parts allow, so a smaller family than a full run's), the
 noiseless bound, and the attack study and protocol ablation of each seed that ran them
 (`reports/<ds>/seed<k>/attack_study.csv`, `attack_protocol.csv` as targets).  It writes nothing.
 """
@@ -31,7 +33,8 @@ from diffsem.stages import Paths, headline_points
 from diffsem.stats import compare, verdict
 from results_table import attack_study, noiseless_line, seed_tables  # this folder's: the same tables as a full run's
 
-PARTS = ("diffsem", "semantic", "diffusion")  # the evaluation parts on DiffSem's transmitter
+# the evaluation parts on DiffSem's transmitter, then the baselines' parts that pair with them where present
+PARTS = ("diffsem", "semantic", "diffusion", "ibal-d", "semantic_ibal-d", "ibal", "semantic_ibal")
 NEEDED = ("diffsem", "semantic")
 
 

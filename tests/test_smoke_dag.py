@@ -593,8 +593,8 @@ def test_rayleigh_channel_kind_trains_the_defender_on_faded_draws(smoke_run, tmp
 
 
 def test_core_summary_matches_the_collected_metrics(smoke_run):
-    """scripts/core_summary.py (runs without baselines) reads the same headline numbers as metrics.csv,
-    and a seed that was never run is refused in one line."""
+    """scripts/core_summary.py (runs without every baseline) reads the same headline numbers as metrics.csv,
+    pairs E-DiffSem with the baselines whose parts exist, and a seed that was never run is refused in one line."""
     work, repo = smoke_run
     sys.path.insert(0, str(repo / "scripts"))
     try:
@@ -617,6 +617,8 @@ def test_core_summary_matches_the_collected_metrics(smoke_run):
     res = subprocess.run([*script, "--seeds", "0"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "mean ± 95 % CI" in res.stdout and "Seed 0: paired tests" in res.stdout
+    # the smoke run evaluated the baselines too: E-DiffSem is paired with each on the same images and draws
+    assert "| e-diffsem | ibal-d |" in res.stdout and "| e-diffsem | ibal |" in res.stdout
     # the smoke run built the attack study and the protocol ablation: their tables follow the seed's tests
     assert "### Attack study at the headline points" in res.stdout and "### Protocol ablation" in res.stdout
     res = subprocess.run([*script, "--seeds", "0,7"], capture_output=True, text=True, timeout=300)
