@@ -45,8 +45,9 @@ def test_dry_run_is_parsed_and_ordered_by_dependency():
 
 
 def test_plan_runs_within_budgets_and_resumes(tmp_path, request):
-    """The smoke DAG up to the unconditional U-Net, planned from Snakemake, run in 12-second slices: the
-    U-Net (60 epochs) cannot finish in one slice, so it is stopped and resumed until done."""
+    """The smoke DAG up to the unconditional U-Net, planned from Snakemake, run in 12-second slices
+    (longer ones where a loaded machine made no progress, see below): the U-Net (60 epochs) cannot finish in
+    one slice, so it is stopped and resumed until done."""
     repo = request.config.rootpath
     mirror = (repo.parent / "shared" / "datasets").resolve()
     if shutil.which("snakemake") is None and subprocess.run([sys.executable, "-m", "snakemake", "--version"],
@@ -65,21 +66,37 @@ def test_plan_runs_within_budgets_and_resumes(tmp_path, request):
     assert res.returncode == 0, res.stderr[-2000:]
     steps = json.loads(plan_file.read_text())
     assert [j["rule"] for j in steps] == ["data", "train_jscc", "train_diffusion"]
-    codes = []
-    for _ in range(20):
+    codes, budget = [], 12.0
+    unet_log = tmp_path / "logs/mnist/seed0/train_diffusion_uncond.log"
+    for _ in range(40):
+        before = _saved(tmp_path)
         r = subprocess.run([sys.executable, "-m", "diffsem.steps", "run", str(plan_file), "--workdir", str(tmp_path),
-                            "--budget-s", "12"], capture_output=True, text=True, timeout=120)
-        codes.append(r.returncode)
+                            "--budget-s", f"{budget:g}"], capture_output=True, text=True, timeout=budget + 120)
+        codes.append((r.returncode, budget))
         if r.returncode != BUDGET:
             break
-    assert codes[-1] == DONE and BUDGET in codes, codes
+        # on a loaded machine (CI's two xdist workers) a 12-s slice can be spent importing torch and loading
+        # data: a slice that saved nothing gets twice the time, and once the U-Net has been stopped and resumed
+        # (what this test is for) each slice gets half as much again, so the run cannot livelock
+        if _saved(tmp_path) == before:
+            budget *= 2
+        elif unet_log.is_file() and "resumed after epoch" in unet_log.read_text():
+            budget *= 1.5
+    assert codes[-1][0] == DONE and any(c == BUDGET for c, _ in codes), codes
     assert (tmp_path / "models/mnist/seed0/unet_uncond.pt").is_file()
-    log = (tmp_path / "logs/mnist/seed0/train_diffusion_uncond.log").read_text()
+    log = unet_log.read_text()
     assert "resumed after epoch" in log and "epoch 60/60" in log
     # bad input: one line, non-zero, before any work
     bad = subprocess.run([sys.executable, "-m", "diffsem.steps", "run", str(tmp_path / "none.json"), "--budget-s", "5"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def _saved(workdir):
+    """What the slices have left behind: every file under the workdir's data/ and models/ (resume
+    checkpoints included) with its modification time."""
+    return sorted((str(f), f.stat().st_mtime_ns) for d in ("data", "models") if (workdir / d).is_dir()
+                  for f in (workdir / d).rglob("*") if f.is_file())
 
 
 def _job(jid, outputs, inputs=(), cmd=None):
