@@ -8,7 +8,9 @@ bootstrap CI, Holm over the table): E-DiffSem with against without transmitter C
 each of the eavesdropper's attackers (inversion, semantic, and each trained on faded queries); IBAL's and
 IBAL-D's receivers against their attackers; Direct's and Permutation's eavesdropper with against without
 transmitter CSI, and E-DiffSem against it (same test images; independent channel draws, so there the
-pairing is by image only). Systems whose fading rows the seed lacks are left out.
+pairing is by image only); (3) the summary that docs/results.md shows per T' (`fading_eval.headline_gaps`:
+each receiver against the strongest attacker of each point; **bold** = Holm < 0.05). Systems whose fading rows
+the seed lacks are left out.
 """
 
 import argparse
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from diffsem.fading_eval import across_seeds, fading_pairs
+from diffsem.fading_eval import across_seeds, fading_pairs, headline_gaps
 from diffsem.stats import compare, verdict
 
 
@@ -53,6 +55,44 @@ def main() -> None:
     for r in c.sort_values(["t", "snr_db"]).itertuples():
         print(f"| {r.t} | {r.snr_db:g} | {r.a} − {r.b} | {r.acc_a:.4f} | {r.acc_b:.4f} | {100 * r.diff:+.2f} | "
               f"({100 * r.ci_lo:+.2f}, {100 * r.ci_hi:+.2f}) | {r.p_holm:.2g} | {verdict(r.diff, r.p_holm)} |")
+    print_summary(headline_gaps(c), a.paired_seed)
+
+
+ATTACKERS = {"attacker": "inversion", "semantic": "semantic", "fading_attacker": "fading-trained inversion",
+             "fading_semantic": "fading-trained semantic"}
+
+
+def pts(x: float) -> str:
+    return f"{100 * x:+.2f}".replace("-", "−")
+
+
+def print_summary(h: pd.DataFrame, seed: int) -> None:
+    """One wide table per T': a row per comparison, a column per mean SNR; the first column also gives the
+    accuracies (A / B), the Holm p when not significant, and which attacker was the strongest."""
+    for t, ht in h.groupby("t"):
+        snrs = sorted(ht.snr_db.unique())
+        print(f"\nSummary, seed {seed}, T' = {t} (A − B in pts; **bold** = Holm < 0.05)\n")
+        print("| A − B (pts) | " + " | ".join(f"{s:g} dB" for s in snrs) + " |")
+        print("|---|" + "---|" * len(snrs))
+        for label, g in ht.groupby("row", sort=False):
+            cells = []
+            for i, s in enumerate(snrs):
+                r = g[g.snr_db == s]
+                if r.empty:
+                    cells.append("—")
+                    continue
+                r = r.iloc[0]
+                sig = r.p_holm < 0.05
+                cell = f"**{pts(r['diff'])}**" if sig else pts(r["diff"])
+                notes = [] if sig else [f"Holm {r.p_holm:.2g}"]
+                if "strongest" in label:
+                    notes.append(ATTACKERS.get(r.b.split(":")[-1], r.b))
+                if i == 0:
+                    cell += f" ({r.acc_a:.3f} / {r.acc_b:.3f}" + "".join(f"; {n}" for n in notes) + ")"
+                elif not sig and r.p_holm < 0.2:
+                    cell += f" (Holm {r.p_holm:.2g})"
+                cells.append(cell)
+            print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -157,3 +157,35 @@ def test_fading_pairs_test_direct_csit_and_ibal_on_the_same_images():
     assert ("ibal", "ibal:attacker") in got and ("e-diffsem", "direct:attacker") in got
     assert ("e-diffsem+csit", "e-diffsem") in got  # E-DiffSem's own CSIT test stays
     assert not any("permutation" in a or "permutation" in b for a, b in got)  # no rows, no test
+
+
+def test_headline_gaps_judge_each_receiver_against_its_strongest_attacker():
+    """The summary row "E-DiffSem − strongest attacker" takes, per point and CSIT variant, the attacker with the
+    smallest gap (the highest accuracy), with that pair's own Holm p; systems a run lacks give no row."""
+    import pandas as pd
+
+    from diffsem.fading_eval import headline_gaps
+
+    def pair(a, b, acc_a, acc_b, p, snr=0.0):
+        return {"t": 300, "snr_db": snr, "seed": 0, "a": a, "b": b, "acc_a": acc_a, "acc_b": acc_b,
+                "diff": acc_a - acc_b, "p_holm": p}
+
+    c = pd.DataFrame([
+        pair("e-diffsem+csit", "e-diffsem", 0.85, 0.76, 1e-9),
+        pair("e-diffsem", "diffsem:attacker", 0.76, 0.74, 0.1),
+        pair("e-diffsem", "diffsem:fading_semantic", 0.76, 0.75, 0.9),  # the strongest without CSIT
+        pair("e-diffsem+csit", "diffsem+csit:semantic", 0.85, 0.79, 1e-5),  # the strongest with CSIT
+        pair("e-diffsem+csit", "diffsem+csit:fading_attacker", 0.85, 0.70, 1e-20),
+        pair("e-diffsem", "diffsem:attacker", 0.86, 0.84, 0.01, snr=15.0),
+        pair("ibal-d", "ibal-d:attacker", 0.71, 0.70, 1.0),
+        pair("ibal-d", "ibal-d:semantic", 0.71, 0.69, 1.0),
+    ])
+    h = headline_gaps(c).set_index(["row", "snr_db"])
+    assert h.loc[("E-DiffSem − strongest attacker, no CSIT", 0.0), "b"] == "diffsem:fading_semantic"
+    assert h.loc[("E-DiffSem − strongest attacker, no CSIT", 0.0), "p_holm"] == 0.9
+    assert h.loc[("E-DiffSem − strongest attacker, no CSIT", 15.0), "b"] == "diffsem:attacker"
+    assert h.loc[("E-DiffSem − strongest attacker, CSIT", 0.0), "b"] == "diffsem+csit:semantic"
+    assert h.loc[("IBAL-D − its strongest attacker", 0.0), "b"] == "ibal-d:attacker"
+    assert h.loc[("E-DiffSem: CSIT − no CSIT", 0.0), "diff"] == pytest.approx(0.09)
+    rows = set(h.index.get_level_values("row"))
+    assert not any("Direct" in r or "Permutation" in r or r.startswith("IBAL −") for r in rows)
