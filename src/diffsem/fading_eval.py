@@ -504,7 +504,7 @@ def headline_gaps(c: pd.DataFrame) -> pd.DataFrame:
         sel = c[[member(a, b) for a, b in zip(c.a, c.b)]]
         if sel.empty:
             continue
-        # several evaluation seeds would be separate rows of one point: the strongest over all of them
+        # several evaluation seeds are separate rows of one point: the smallest difference, the conservative one
         best = sel.loc[sel.groupby(["t", "snr_db"])["diff"].idxmin(), cols]
         out.append(best.assign(row=label))
     if not out:
