@@ -138,6 +138,14 @@ def test_learning_rates_stay_in_the_papers_range(repo):
         assert (cfg.jscc.lr, cfg.adversary.lr, cfg.baselines.ibal_lr) == (tanh_lr,) * 3, ds
 
 
+def test_fading_inversion_warm_up_must_leave_epochs_to_select(raw):
+    raw["fading"]["inversion_warmup"] = 60
+    msg = _err(raw, "paper")  # the paper's adversary runs 30 epochs
+    assert "'fading.inversion_warmup' = 60" in msg and "below adversary.epochs = 30" in msg
+    raw["fading"]["inversion_t"] = []  # no fading inversion attacker: nothing to warm up
+    build_config(raw, "paper", "mnist")
+
+
 def test_fading_inversion_t_must_be_in_the_fading_grid(raw):
     raw["fading"]["inversion_t"] = [150, 250]
     msg = _err(raw, "cpu")

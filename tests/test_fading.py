@@ -189,3 +189,18 @@ def test_headline_gaps_judge_each_receiver_against_its_strongest_attacker():
     assert h.loc[("E-DiffSem: CSIT − no CSIT", 0.0), "diff"] == pytest.approx(0.09)
     rows = set(h.index.get_level_values("row"))
     assert not any("Direct" in r or "Permutation" in r or r.startswith("IBAL −") for r in rows)
+
+
+def test_inversion_warm_up_retrains_only_the_fading_inversion_attacker():
+    """``fading.inversion_warmup`` is part of the fading inversion attacker's checkpoint meta (a change retrains
+    it) and not of the fading semantic attacker's (which it does not touch)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from diffsem.config import load_config
+    from diffsem.fading_eval import fading_attacker_meta, fading_inversion_meta
+
+    cfg = load_config(Path(__file__).parents[1] / "params.yaml", "cpu")
+    warm = replace(cfg, fading=replace(cfg.fading, inversion_warmup=cfg.fading.inversion_warmup + 20))
+    assert fading_attacker_meta(warm, "mnist", True) == fading_attacker_meta(cfg, "mnist", True)
+    assert fading_inversion_meta(warm, "mnist", True) != fading_inversion_meta(cfg, "mnist", True)

@@ -141,6 +141,33 @@ def test_attackers_continue_at_a_larger_epoch_cap(tmp_path):
         assert torch.equal(models["10@15"][k], ref["10@15"][k])
 
 
+def test_attacker_warm_up_delays_selection_patience_and_decay():
+    """train_attackers(warmup=k) (``fading.inversion_warmup``): with a validation MSE that never improves,
+    the attacker stops one patience after its first selectable epoch, k + 1, not after epoch 1, and its
+    learning rate is untouched through the warm-up."""
+    from types import SimpleNamespace
+
+    from diffsem.attack import train_attackers
+
+    x = torch.randint(0, 256, (32, 1, 4, 4), dtype=torch.uint8)
+    spec = SimpleNamespace(adversary=lambda: torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 16),
+                                                                  torch.nn.Unflatten(1, (1, 4, 4))))
+
+    def send(rows, t, snr, g):
+        return x[rows.cpu()].float() / 255
+
+    acfg = SimpleNamespace(epochs=10, batch_size=16, lr=0.0, items_per_epoch=0, patience=1)  # lr 0: a flat score
+
+    def curve(warmup):
+        _, _, curves = train_attackers(spec, send, x, [(10, 15.0)], acfg, 3, "cpu", "adv", val_send=send, x_val=x,
+                                       warmup=warmup)
+        return curves["10@15"]
+
+    plain, warm = curve(0), curve(3)
+    assert len(plain) == 2 and [r["selected"] for r in plain] == [1, 0]
+    assert len(warm) == 5 and [r["selected"] for r in warm] == [0, 0, 0, 1, 0]
+
+
 def test_a_smaller_cap_or_larger_patience_does_not_reuse_a_longer_run(tmp_path):
     """An extendable state continues only under a cap (and patience) at least as large as it ran with."""
     from diffsem.training import _State, _restore, _save

@@ -32,7 +32,7 @@ def point_key(t: int, snr: float) -> str:
 
 def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed: int, device, label: str = "adversary",
                     resume_dir=None, meta=None, val_send: SendFn | None = None, x_val: torch.Tensor | None = None,
-                    extendable: str | None = "adversary"):
+                    extendable: str | None = "adversary", warmup: int = 0):
     """One inversion network per (t, snr) point; returns ({key: state_dict}, {key: final loss},
     {key: learning curve}).
 
@@ -40,7 +40,8 @@ def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed:
     ``val_send``/``x_val`` (the adversary's own validation slice: its choices never see the defender's
     data) each point keeps its best-validation-MSE epoch and stops early after ``acfg.patience``.
     ``extendable`` names the section of ``meta`` holding the epoch cap: a larger cap continues each
-    point's saved state (points that had early-stopped stay stopped; training.fit)."""
+    point's saved state (points that had early-stopped stay stopped; training.fit).  ``warmup`` epochs are
+    recorded but neither selected nor counted towards patience or learning-rate decay (Validation.start_epoch)."""
     models, final, curves = {}, {}, {}
     for t, snr in points:
         key = point_key(t, snr)
@@ -63,7 +64,7 @@ def train_attackers(spec, send: SendFn, x_adv: torch.Tensor, points, acfg, seed:
                     err += float(F.mse_loss(net(val_send(b, t, snr, gv)), to_float(x_val[b.cpu()]).to(device),
                                             reduction="sum"))
                 return {"mse": err / (x_val[0].numel() * x_val.shape[0])}
-            validation = Validation(score, "mse", "min", acfg.patience)
+            validation = Validation(score, "mse", "min", acfg.patience, start_epoch=warmup)
 
         opt, lrs = make_optimizer(net.parameters(), acfg.lr)
         resume = None if resume_dir is None else resume_dir / f"{label.replace(' ', '_')}_{key}.pt"

@@ -211,6 +211,7 @@ class FadingCfg:
     t_grid: tuple[int, ...]  # self-noising steps T' scored under fading
     csit: tuple[bool, ...]  # without / with the legitimate link's gain known at the transmitter
     inversion_t: tuple[int, ...]  # T' (a subset of t_grid) where the inversion attacker also trains on faded queries
+    inversion_warmup: int  # epochs of that attacker at its full learning rate before selection, decay and patience
 
 
 @dataclass(frozen=True)
@@ -338,6 +339,9 @@ def _cross_checks(cfg: Config) -> None:
     if stray:
         raise ConfigError(f"params: 'fading.inversion_t' = {list(cfg.fading.inversion_t)} is invalid: {stray} not in "
                           f"fading.t_grid = {list(cfg.fading.t_grid)}")
+    if cfg.fading.inversion_t and cfg.fading.inversion_warmup >= cfg.adversary.epochs:
+        raise ConfigError(f"params: 'fading.inversion_warmup' = {cfg.fading.inversion_warmup} is invalid: must be below "
+                          f"adversary.epochs = {cfg.adversary.epochs} (no epoch would be left to select)")
     checks = [("jscc.t_max", [cfg.jscc.t_max]), ("finetune.t_values", cfg.finetune.t_values),
               ("eval.t_grid", cfg.eval.t_grid), ("eval.fig8_t_grid", cfg.eval.fig8_t_grid),
               ("eval.fig6_t", cfg.eval.fig6_t), ("validation.t_values", cfg.validation.t_values)]

@@ -119,7 +119,8 @@ def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
         inv_points = [p for p in points if p[0] in cfg.fading.inversion_t]
         models, _, curves = train_attackers(cfg.spec, sender(split.adv_x), split.adv_x, inv_points, cfg.adversary,
                                             cfg.seed + SEED["fading_inversion"], device, kind, paths.resume_dir, meta,
-                                            sender(split.adv_val_x[:n_val]), split.adv_val_x[:n_val])
+                                            sender(split.adv_val_x[:n_val]), split.adv_val_x[:n_val],
+                                            warmup=cfg.fading.inversion_warmup)
         if curves:
             write_attacker_curves(paths.curve(kind), curves)
         else:  # `fading.inversion_t: []`: no network, so no curve (nor a stale one from another setting)
@@ -130,8 +131,8 @@ def train_fading_attackers(cfg: Config, paths: Paths, device) -> None:
 def fading_attacker_meta(cfg: Config, ds: str, csit: bool) -> dict:
     from .stages import semantic_meta
 
-    # inversion_t says where the inversion attacker trains: it does not change the semantic one
-    fading = {k: v for k, v in cfg.section("fading").items() if k != "inversion_t"}
+    # inversion_t and inversion_warmup say where and how the inversion attacker trains: not the semantic one
+    fading = {k: v for k, v in cfg.section("fading").items() if k not in ("inversion_t", "inversion_warmup")}
     return {**semantic_meta(cfg, ds, "diffsem"), "fading": fading, "csit": bool(csit)}
 
 
