@@ -40,12 +40,17 @@ def averaged_estimate(link, f0: torch.Tensor, t: int, snr: float, k: int, g: tor
     return acc / k / math.sqrt(float(link.schedule.alpha_bar[t_start]))
 
 
-def prior_config(cfg: Config, ds: str) -> dict:
+def prior_unet_config(cfg: Config, ds: str) -> dict:
+    """What the eavesdropper's U-Net depends on: its estimates (transmitter, queries) and its recipe."""
     from .stages import jscc_config, unet_arch
 
     return {"jscc": jscc_config(cfg, ds), "arch": unet_arch(cfg, ds, "uncond"), "diffusion": cfg.section("diffusion"),
-            "adversary": cfg.section("adversary"), "sampler": cfg.section("sampler"),
             "queries_per_image": cfg.attack_study.prior_queries}
+
+
+def prior_config(cfg: Config, ds: str) -> dict:
+    """What its inversion networks depend on: the U-Net, the DDIM steps that denoise their inputs, their recipe."""
+    return {**prior_unet_config(cfg, ds), "adversary": cfg.section("adversary"), "sampler": cfg.section("sampler")}
 
 
 def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
@@ -91,8 +96,9 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
         return F.mse_loss(unet(f_t, t), eps)  # Eq. 15
 
     opt, lrs = make_optimizer(unet.parameters(), cfg.diffusion.lr)
+    # its resume state records only what the U-Net depends on, so a larger adversary cap leaves it trained
     res = fit("prior-unet", {"model": unet}, opt, lrs, cfg.diffusion.epochs, est.shape[0], cfg.diffusion.batch_size, gs,
-              step, paths.resume("prior_unet"), meta, (gd,),
+              step, paths.resume("prior_unet"), prior_unet_config(cfg, paths.dataset), (gd,),
               validation=Validation(lambda: eps_mse(unet, est_val, ab, T), "eps_mse", "min", cfg.diffusion.patience))
     write_curve(paths.curve("prior_unet"), res.curve)
     unet.eval()
@@ -115,7 +121,7 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
 
         states, _, curves = train_attackers(spec, sender(f_adv), split.adv_x, [(t, snr)], cfg.adversary, seed, device,
                                             "prior_inversion", paths.resume_dir, meta, sender(f_val),
-                                            split.adv_val_x[:n_val], extendable=None)
+                                            split.adv_val_x[:n_val])  # a larger adversary cap continues them
         adv = spec.adversary().to(device)
         adv.load_state_dict(states[point_key(t, snr)])
         adv.eval()

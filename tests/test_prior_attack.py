@@ -1,0 +1,29 @@
+"""The diffusion-prior attacker's resume states (decisions §32): a larger adversary cap continues its
+inversion networks and leaves its U-Net, which does not depend on the adversary's recipe, trained."""
+
+from dataclasses import replace
+from pathlib import Path
+
+from diffsem.config import load_config
+from diffsem.prior_attack import prior_config, prior_unet_config
+from diffsem.training import _without_cap
+
+
+def _with_adversary(cfg, **kw):
+    return replace(cfg, adversary=replace(cfg.adversary, **kw))
+
+
+def test_a_larger_adversary_cap_continues_the_inversion_nets_and_keeps_the_unet():
+    cfg = load_config(Path(__file__).parents[1] / "params.yaml", "cpu")
+    longer = _with_adversary(cfg, epochs=cfg.adversary.epochs + 100, patience=cfg.adversary.patience + 2)
+    assert prior_unet_config(longer, "mnist") == prior_unet_config(cfg, "mnist")
+    assert prior_config(longer, "mnist") != prior_config(cfg, "mnist")
+    # what training._restore compares for an extendable state: equal, so the saved inversion nets continue
+    assert _without_cap(prior_config(longer, "mnist"), "adversary") == _without_cap(prior_config(cfg, "mnist"), "adversary")
+    # another recipe is another attacker: its inversion nets start over, its U-Net still does not
+    faster = _with_adversary(cfg, lr=cfg.adversary.lr * 2)
+    assert _without_cap(prior_config(faster, "mnist"), "adversary") != _without_cap(prior_config(cfg, "mnist"), "adversary")
+    assert prior_unet_config(faster, "mnist") == prior_unet_config(cfg, "mnist")
+    # the denoiser's recipe changes both
+    wider = replace(cfg, diffusion=replace(cfg.diffusion, n_feat=cfg.diffusion.n_feat * 2))
+    assert prior_unet_config(wider, "mnist") != prior_unet_config(cfg, "mnist")
