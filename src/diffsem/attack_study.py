@@ -204,8 +204,7 @@ def stage_attack_study(cfg: Config, paths, device) -> pd.DataFrame:
             attackers["semantic"] = lambda z, net=net: net(z).argmax(1)
             if cond.study in cfg.attack_study.inversion:
                 states, _, _ = train_attackers(spec, sender(f_tr), x, [(t, snr)], cfg.adversary, seed, device,
-                                               f"study_inversion_{cond.key}", paths.resume_dir, meta, sender(f_val), xv,
-                                               extendable=None)
+                                               f"study_inversion_{cond.key}", paths.resume_dir, meta, sender(f_val), xv)
                 adv = spec.adversary().to(device)
                 adv.load_state_dict(states[point_key(t, snr)])
                 adv.eval()
@@ -252,7 +251,7 @@ def stage_attack_protocol(cfg: Config, paths, device) -> pd.DataFrame:
         return send
 
     states, _, _ = train_attackers(spec, any_t(f_adv), split.adv_x, [(0, snr)], cfg.adversary, seed, device,
-                                   "protocol_one_net", paths.resume_dir, meta, any_t(f_val), split.adv_val_x, extendable=None)
+                                   "protocol_one_net", paths.resume_dir, meta, any_t(f_val), split.adv_val_x)
     one_net = spec.adversary().to(device)
     one_net.load_state_dict(states[point_key(0, snr)])
     one_net.eval()

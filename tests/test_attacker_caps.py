@@ -1,10 +1,12 @@
-"""The diffusion-prior attacker's resume states (decisions §32): a larger adversary cap continues its
-inversion networks and leaves its U-Net, which does not depend on the adversary's recipe, trained."""
+"""Every inversion attacker continues its saved state under a larger `adversary` cap, as stage 3's does
+(training.fit's ``extendable``; decisions §43), and the diffusion-prior attacker's U-Net, which does not depend
+on the adversary's recipe, stays trained (decisions §32)."""
 
 from dataclasses import replace
 from pathlib import Path
 
 from diffsem.config import load_config
+from diffsem.attack_study import study_config
 from diffsem.prior_attack import prior_config, prior_unet_config
 from diffsem.training import _without_cap
 
@@ -27,3 +29,10 @@ def test_a_larger_adversary_cap_continues_the_inversion_nets_and_keeps_the_unet(
     # the denoiser's recipe changes both
     wider = replace(cfg, diffusion=replace(cfg.diffusion, n_feat=cfg.diffusion.n_feat * 2))
     assert prior_unet_config(wider, "mnist") != prior_unet_config(cfg, "mnist")
+
+
+def test_the_attack_study_continues_its_inversion_nets_under_a_larger_cap():
+    cfg = load_config(Path(__file__).parents[1] / "params.yaml", "cpu")
+    longer = _with_adversary(cfg, epochs=cfg.adversary.epochs * 2)
+    assert study_config(longer, "mnist") != study_config(cfg, "mnist")
+    assert _without_cap(study_config(longer, "mnist"), "adversary") == _without_cap(study_config(cfg, "mnist"), "adversary")
