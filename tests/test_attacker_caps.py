@@ -36,3 +36,17 @@ def test_the_attack_study_continues_its_inversion_nets_under_a_larger_cap():
     longer = _with_adversary(cfg, epochs=cfg.adversary.epochs * 2)
     assert study_config(longer, "mnist") != study_config(cfg, "mnist")
     assert _without_cap(study_config(longer, "mnist"), "adversary") == _without_cap(study_config(cfg, "mnist"), "adversary")
+
+
+def test_a_new_judge_recipe_keeps_the_ibal_inversion_nets():
+    """The inversion networks on an IBAL transmitter do not depend on the strong classifier that judges them:
+    a new judge recipe re-trains the judge only (their resume record excludes it; the saved attack includes it)."""
+    from diffsem.baseline_stages import attack_config, inversion_config
+
+    cfg = load_config(Path(__file__).parents[1] / "params.yaml", "cpu")
+    patient = replace(cfg, strong=replace(cfg.strong, patience=cfg.strong.patience + 4))
+    assert inversion_config(patient, "mnist", "ibal-d") == inversion_config(cfg, "mnist", "ibal-d")
+    assert attack_config(patient, "mnist", "ibal-d") != attack_config(cfg, "mnist", "ibal-d")
+    longer = _with_adversary(cfg, epochs=cfg.adversary.epochs * 2)
+    assert (_without_cap(inversion_config(longer, "mnist", "ibal-d"), "adversary")
+            == _without_cap(inversion_config(cfg, "mnist", "ibal-d"), "adversary"))

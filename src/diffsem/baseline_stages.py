@@ -204,9 +204,15 @@ def ibal_sender(cfg: Config, paths: Paths, system: str, device):
     return sender
 
 
-def attack_config(cfg: Config, ds: str, system: str) -> dict:
+def inversion_config(cfg: Config, ds: str, system: str) -> dict:
+    """What the inversion networks on an IBAL transmitter depend on (their resume states' record)."""
     return {"system": ibal_config(cfg, ds, system), "adversary": cfg.section("adversary"),
-            "strong": cfg.section("strong"), "points": [point_key(*p) for p in _points(cfg)]}
+            "points": [point_key(*p) for p in _points(cfg)]}
+
+
+def attack_config(cfg: Config, ds: str, system: str) -> dict:
+    """What the saved attack (inversion networks and their judge) depends on."""
+    return {**inversion_config(cfg, ds, system), "strong": cfg.section("strong")}
 
 
 def stage_attack_ibal(cfg: Config, paths: Paths, system: str, device) -> None:
@@ -220,7 +226,7 @@ def stage_attack_ibal(cfg: Config, paths: Paths, system: str, device) -> None:
 
     seed = cfg.seed + BSEED["attack"]
     models, _, curves = train_attackers(spec, send, x_adv, _points(cfg), cfg.adversary, seed, device,
-                                        f"{system} adversary", paths.resume_dir, attack_config(cfg, paths.dataset, system),
+                                        f"{system} adversary", paths.resume_dir, inversion_config(cfg, paths.dataset, system),
                                         val_send, split.adv_val_x)
     write_attacker_curves(paths.curve(f"attack_{system}"), curves)
     advs = {}
