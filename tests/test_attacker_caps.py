@@ -50,3 +50,46 @@ def test_a_new_judge_recipe_keeps_the_ibal_inversion_nets():
     longer = _with_adversary(cfg, epochs=cfg.adversary.epochs * 2)
     assert (_without_cap(inversion_config(longer, "mnist", "ibal-d"), "adversary")
             == _without_cap(inversion_config(cfg, "mnist", "ibal-d"), "adversary"))
+
+
+def _script(name):
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_convergence_table_flags_networks_stopped_by_their_cap_while_improving(tmp_path):
+    """scripts/attacker_convergence.py: a network whose best epoch is within `patience` of its cap is still
+    improving; one that stopped on its own patience is not; the headline table reads each run's eval/*.csv."""
+    import pandas as pd
+
+    conv = _script("attacker_convergence")
+
+    def curve(points):  # point -> (epochs run, best epoch, cap)
+        rows = []
+        for p, (n, best, cap) in points.items():
+            rows += [{"point": p, "epoch": e, "max_epochs": cap, "val_mse": 1.0, "selected": int(e == best)}
+                     for e in range(1, n + 1)]
+        return pd.DataFrame(rows)
+
+    runs = {}
+    for label, pts in (("short", {"150@15": (60, 59, 60), "300@15": (40, 36, 60)}),
+                       ("long", {"150@15": (75, 71, 200), "300@15": (40, 36, 200)})):
+        root = tmp_path / label
+        (root / "reports/mnist/seed1/curves").mkdir(parents=True)
+        (root / "reports/mnist/seed1/eval").mkdir(parents=True)
+        curve(pts).to_csv(root / "reports/mnist/seed1/curves/adversary.csv", index=False)
+        pd.DataFrame([{"attack": "inversion", "t": t, "snr_db": 15.0, "attacker_acc": acc}
+                      for t, acc in ((150, 0.97), (300, 0.87 if label == "short" else 0.88))]).to_csv(
+            root / "reports/mnist/seed1/eval/diffsem.csv", index=False)
+        runs[label] = root
+    table = conv.curve_table(runs, "mnist", 1, patience=4).set_index("run")
+    assert table.loc["short", "still improving at the cap"] == 1 and table.loc["long", "still improving at the cap"] == 0
+    assert table.loc["long", "latest stop"] == 75
+    head = conv.headline_table(runs, "mnist", 1, [(150, 15.0), (300, 15.0)]).set_index("t")
+    assert head.loc[300, "short"] == 0.87 and head.loc[300, "long"] == 0.88
+    assert conv.main(["--seed", "1", "--run", f"bad={tmp_path / 'missing'}"]) == 2
