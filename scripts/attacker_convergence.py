@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     print(f"Attackers' test accuracy at the headline points ({a.dataset}, seed {a.seed}, {cfg.eval.snr_db:g} dB)\n")
     print(head.to_markdown(index=False, floatfmt=".4f"))
     print("\nLearning curves\n")
-    print(curve_table(runs, a.dataset, a.seed, a.patience).fillna("").to_markdown(index=False))
+    print(curve_table(runs, a.dataset, a.seed, a.patience).astype(object).fillna("").to_markdown(index=False))
     return 0
 
 
