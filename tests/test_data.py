@@ -74,7 +74,8 @@ def test_only_evaluation_reads_the_test_set():
     split with the test set is the evaluation — DiffSem's, the semantic attacker's, the attack study's and
     the protocol ablation's and the diffusion-prior attacker's scoring, the fading evaluation's, the baselines', and
     scripts/attacker_curve.py's (the attacker's curve of a run without receivers, scored like `evaluate`; it selects
-    nothing) — every other stage, the receiver search, the IBAL sweep and the probes get a sealed split, so a stray
+    nothing) and scripts/judge_spread.py's (further judges choose their epoch on validation, then score like
+    `evaluate`) — every other stage, the receiver search, the IBAL sweep and the probes get a sealed split, so a stray
     read fails loudly."""
     import ast
     from pathlib import Path
@@ -90,7 +91,8 @@ def test_only_evaluation_reads_the_test_set():
                         callers.add(f"{f.stem}.{node.name}")
     assert callers == {"evaluate.stage_evaluate", "evaluate.stage_evaluate_semantic", "attack_study.stage_attack_study",
                        "attack_study.stage_attack_protocol", "prior_attack.stage_prior_attack",
-                       "baseline_stages.stage_evaluate_baseline", "fading_eval.stage_evaluate_fading", "attacker_curve.main"}
+                       "baseline_stages.stage_evaluate_baseline", "fading_eval.stage_evaluate_fading", "attacker_curve.main",
+                       "judge_spread.main"}
 
 
 def test_mirror_loads_real_mnist(mirror):

@@ -526,6 +526,34 @@ def test_attacker_curve_equals_the_evaluation_and_matches_ssim(smoke_run, tmp_pa
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_judge_spread_scores_the_runs_networks_with_each_judge(smoke_run, tmp_path):
+    """scripts/judge_spread.py: draw 0 is the run's own judge (its rows equal eval/diffsem.csv's attacker column);
+    a further draw is trained on validation, scores the same networks, and writes nothing in the run; a bad
+    --draws is refused in one line before any training."""
+    from diffsem.stages import headline_points
+
+    work, repo = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    before = sorted(p.name for p in (work / "models/mnist/seed0").rglob("*"))
+    out = tmp_path / "judges.csv"
+    script = [sys.executable, str(repo / "scripts/judge_spread.py"), "--root", str(work), "--scale", "smoke"]
+    res = subprocess.run([*script, "--draws", "1", "--out", str(out)], capture_output=True, text=True, timeout=600, cwd=work)
+    assert res.returncode == 0, res.stderr[-2000:]
+    got = pd.read_csv(out)
+    heads = headline_points(cfg)
+    assert sorted(got.judge.unique()) == [0, 1] and len(got) == 2 * len(heads) * len(cfg.eval.seeds)
+    ev = pd.read_csv(work / "reports/mnist/seed0/eval/diffsem.csv")
+    ev = ev[ev.system == "classifier"].set_index(["t", "snr_db", "seed"]).attacker_acc
+    own = got[got.judge == 0].set_index(["t", "snr_db", "seed"]).attacker_acc
+    assert own.to_numpy() == pytest.approx(ev.loc[own.index].to_numpy(), rel=1e-6)
+    assert got[got.judge == 1].val_acc_mean.between(0, 1).all() and (got[got.judge == 1].selected_epoch >= 1).all()
+    assert sorted(p.name for p in (work / "models/mnist/seed0").rglob("*")) == before
+    res = subprocess.run([*script, "--draws", "0", "--out", str(tmp_path / "x.csv")], capture_output=True, text=True,
+                         timeout=120, cwd=work)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "--draws" in res.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_baseline_summary_reads_the_baselines_parts(smoke_run):
     """scripts/baseline_summary.py prints each baseline's headline receiver and attackers as in its
     eval part, their paired tests, and refuses a seed that was never run in one line."""

@@ -442,9 +442,10 @@ def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
     return final
 
 
-def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
-    """Alg. 1 stage 3 (evaluator): the strong classifier on clean x, adversary reconstructions x_hat at
-    every attacker point, and directly noised x_tilde (Eq. 11 in pixel space) at random t, with labels."""
+def train_judge(cfg: Config, paths: Paths, device, draw: int = 0, resume: bool = True):
+    """The strong classifier of stage 3 on the run's attackers (``stage_strong``); ``draw`` > 0 trains another
+    draw of the same recipe (its own initialisation and shuffling, no resume state), for the spread of the
+    attack accuracy that is due to the judge alone (scripts/judge_spread.py).  Returns (net, FitResult)."""
     spec = cfg.spec
     split = load_split(paths.split)
     enc, _ = load_jscc(paths, cfg, device)
@@ -454,12 +455,20 @@ def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
     advs = load_adversaries(paths, cfg, device)
     views = attacker_views(send, advs, split.adv_y.to(device), sched.alpha_bar, cfg.schedule.T, device)
     val_score = strong_validation(cfg, link, advs, split, device)
-    meta = strong_config(cfg, paths.dataset)
-    net, res = train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
-                            split.tr_x.shape[0], views, cfg.strong, cfg.seed + SEED["strong"], device, "strong",
-                            paths.resume("strong"), meta, val_score)
+    return train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
+                        split.tr_x.shape[0], views, cfg.strong, cfg.seed + SEED["strong"] + 1000 * draw, device,
+                        "strong" if draw == 0 else f"strong draw {draw}",
+                        paths.resume("strong") if resume and draw == 0 else None, strong_config(cfg, paths.dataset),
+                        val_score)
+
+
+def stage_strong(cfg: Config, paths: Paths, device) -> list[float]:
+    """Alg. 1 stage 3 (evaluator): the strong classifier on clean x, adversary reconstructions x_hat at
+    every attacker point, and directly noised x_tilde (Eq. 11 in pixel space) at random t, with labels."""
+    net, res = train_judge(cfg, paths, device)
     write_curve(paths.curve("strong"), res.curve)
-    save_checkpoint(paths.strong, {"model": net.state_dict()}, "strong", {"dataset": paths.dataset}, meta)
+    save_checkpoint(paths.strong, {"model": net.state_dict()}, "strong", {"dataset": paths.dataset},
+                    strong_config(cfg, paths.dataset))
     return res.losses
 
 
@@ -656,6 +665,6 @@ def finetune_receiver(cfg: Config, paths: Paths, system: str, device, resume: bo
     return clf.eval(), res
 
 
-__all__ = ["Paths", "FINETUNED", "stage_data", "stage_jscc", "stage_diffusion", "stage_adversary", "stage_strong", "stage_finetune",
+__all__ = ["Paths", "FINETUNED", "stage_data", "stage_jscc", "stage_diffusion", "stage_adversary", "stage_strong", "train_judge", "stage_finetune",
            "load_jscc", "load_unet", "load_receiver", "load_adversaries", "load_strong", "schedule_of", "point_key",
            "Split"]
