@@ -32,7 +32,9 @@ from diffsem.trained import TrainedRun
 def spread(run: TrainedRun, split, draws: int) -> pd.DataFrame:
     """One row per (judge draw, headline point, evaluation seed)."""
     cfg, rows = run.cfg, []
-    judges = [(0, run.strong, None, None)]
+    own = pd.read_csv(run.paths.curve("strong")) if run.paths.curve("strong").is_file() else None
+    sel = own[own.selected == 1].iloc[0] if own is not None and (own.selected == 1).any() else None
+    judges = [(0, run.strong, None if sel is None else int(sel.epoch), None if sel is None else float(sel.val_acc_mean))]
     for d in range(1, draws + 1):
         net, res = train_judge(cfg, run.paths, run.device, draw=d)
         best = next(r for r in res.curve if r["epoch"] == res.best_epoch)

@@ -546,7 +546,9 @@ def test_judge_spread_scores_the_runs_networks_with_each_judge(smoke_run, tmp_pa
     ev = ev[ev.system == "classifier"].set_index(["t", "snr_db", "seed"]).attacker_acc
     own = got[got.judge == 0].set_index(["t", "snr_db", "seed"]).attacker_acc
     assert own.to_numpy() == pytest.approx(ev.loc[own.index].to_numpy(), rel=1e-6)
-    assert got[got.judge == 1].val_acc_mean.between(0, 1).all() and (got[got.judge == 1].selected_epoch >= 1).all()
+    assert got.val_acc_mean.between(0, 1).all() and (got.selected_epoch >= 1).all()
+    own_curve = pd.read_csv(work / "reports/mnist/seed0/curves/strong.csv")
+    assert (got[got.judge == 0].selected_epoch == int(own_curve[own_curve.selected == 1].epoch.iloc[0])).all()
     assert sorted(p.name for p in (work / "models/mnist/seed0").rglob("*")) == before
     res = subprocess.run([*script, "--draws", "0", "--out", str(tmp_path / "x.csv")], capture_output=True, text=True,
                          timeout=120, cwd=work)
