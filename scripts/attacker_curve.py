@@ -20,7 +20,7 @@ import sys
 import pandas as pd
 import torch
 
-from diffsem.cli import add_run_arguments, run_of
+from diffsem.cli import add_run_arguments, require_eavesdropper_side, run_of
 from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split
 from diffsem.evaluate import PAPER_ATTACKS, evaluate_attacker_point
@@ -59,10 +59,7 @@ def main() -> int:
         ref = args.ssim if args.ssim is not None else matched_ssim(args.dataset)
         if not 0 < ref < 1:
             raise ValueError(f"--ssim must lie in (0, 1), got {ref}")
-        missing = [p for p in (paths.split, paths.jscc, paths.adversary, paths.strong) if not p.is_file()]
-        if missing:
-            raise FileNotFoundError(f"{missing[0]} not found: train the run's stage 1 and stage 3 first "
-                                    f"(snakemake {paths.strong})")
+        require_eavesdropper_side(paths)
         torch.set_num_threads(1)
         split = load_split(paths.split, with_test=True)  # an evaluation: reads test, selects nothing
         run = TrainedRun(cfg, paths, torch.device("cpu"))

@@ -20,7 +20,7 @@ import sys
 import pandas as pd
 import torch
 
-from diffsem.cli import add_run_arguments, run_of
+from diffsem.cli import add_run_arguments, require_eavesdropper_side, run_of
 from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split
 from diffsem.evaluate import evaluate_attacker_point
@@ -61,10 +61,7 @@ def main() -> int:
         if args.draws < 1:
             raise ValueError(f"--draws must be >= 1, got {args.draws}")
         cfg, paths = run_of(args)
-        missing = [p for p in (paths.split, paths.jscc, paths.adversary, paths.strong) if not p.is_file()]
-        if missing:
-            raise FileNotFoundError(f"{missing[0]} not found: train the run's stage 1 and stage 3 first "
-                                    f"(snakemake {paths.strong})")
+        require_eavesdropper_side(paths)
         torch.set_num_threads(max(1, args.threads))
         split = load_split(paths.split, with_test=True)  # scores only; every judge selects on validation
         df = spread(TrainedRun(cfg, paths, torch.device("cpu")), split, args.draws)

@@ -77,6 +77,14 @@ def run_of(args):
     return cfg, Paths.of(args.root, cfg)
 
 
+def require_eavesdropper_side(paths) -> None:
+    """FileNotFoundError naming the first missing artefact of a run's eavesdropper side (stage 1 and stage 3:
+    what the scripts that score the paper's attacker without the receivers need)."""
+    missing = [p for p in (paths.split, paths.jscc, paths.adversary, paths.strong) if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{missing[0]} not found: train the run's stage 1 and stage 3 first (snakemake {paths.strong})")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .data import DataError
