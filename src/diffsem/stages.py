@@ -442,7 +442,7 @@ def stage_adversary(cfg: Config, paths: Paths, device) -> dict[str, float]:
     return final
 
 
-def train_judge(cfg: Config, paths: Paths, device, draw: int = 0, resume: bool = True):
+def train_judge(cfg: Config, paths: Paths, device, draw: int = 0):
     """The strong classifier of stage 3 on the run's attackers (``stage_strong``); ``draw`` > 0 trains another
     draw of the same recipe (its own initialisation and shuffling, no resume state), for the spread of the
     attack accuracy that is due to the judge alone (scripts/judge_spread.py).  Returns (net, FitResult)."""
@@ -458,7 +458,7 @@ def train_judge(cfg: Config, paths: Paths, device, draw: int = 0, resume: bool =
     return train_strong(spec, torch.cat([split.tr_x, split.adv_x]), torch.cat([split.tr_y, split.adv_y]),
                         split.tr_x.shape[0], views, cfg.strong, cfg.seed + SEED["strong"] + 1000 * draw, device,
                         "strong" if draw == 0 else f"strong draw {draw}",
-                        paths.resume("strong") if resume and draw == 0 else None, strong_config(cfg, paths.dataset),
+                        paths.resume("strong") if draw == 0 else None, strong_config(cfg, paths.dataset),
                         val_score)
 
 
