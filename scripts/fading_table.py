@@ -59,7 +59,7 @@ def main() -> None:
 
 
 ATTACKERS = {"attacker": "inversion", "semantic": "semantic", "fading_attacker": "fading-trained inversion",
-             "fading_semantic": "fading-trained semantic"}
+             "fading_semantic": "fading-trained semantic", "diffusion": "diffusion-prior"}
 
 
 def pts(x: float) -> str:

@@ -128,7 +128,8 @@ def test_across_seeds_reports_attacker_only_systems():
 
 def test_fading_pairs_test_direct_csit_and_ibal_on_the_same_images():
     """The fading table's paired tests reach the baselines: Direct's eavesdropper with against without CSIT
-    (the CSIT-helps-the-eavesdropper claim), IBAL's receiver against its attacker; absent systems are skipped."""
+    (the CSIT-helps-the-eavesdropper claim), IBAL's receiver against its attacker, E-DiffSem against the
+    diffusion-prior attacker; absent systems and roles are skipped."""
     import numpy as np
     import pandas as pd
 
@@ -143,7 +144,8 @@ def test_fading_pairs_test_direct_csit_and_ibal_on_the_same_images():
     extra = (~base_right) & (rng.random(n) < 0.34)
     cols = {("direct", "attacker", False): base_right, ("direct", "attacker", True): base_right | extra,
             ("ibal", "receiver", False): rng.random(n) < 0.5, ("ibal", "attacker", False): rng.random(n) < 0.5,
-            ("e-diffsem", "receiver", False): base_right, ("e-diffsem", "receiver", True): base_right}
+            ("e-diffsem", "receiver", False): base_right, ("e-diffsem", "receiver", True): base_right,
+            ("diffsem", "diffusion", False): rng.random(n) < 0.6, ("diffsem", "diffusion", True): rng.random(n) < 0.6}
     for (system, role, csit), right in cols.items():
         rows.append(pd.DataFrame({"dataset": "mnist", "system": system, "role": role, "t": 300, "snr_db": 0.0,
                                   "seed": 0, "index": np.arange(n), "label": label,
@@ -156,6 +158,9 @@ def test_fading_pairs_test_direct_csit_and_ibal_on_the_same_images():
     assert csit.p_holm < 1e-6  # every discordant image favours CSIT
     assert ("ibal", "ibal:attacker") in got and ("e-diffsem", "direct:attacker") in got
     assert ("e-diffsem+csit", "e-diffsem") in got  # E-DiffSem's own CSIT test stays
+    # the diffusion-prior attacker's rows (eval/fading_diffusion.csv, decisions §44) are one more attacker
+    assert ("e-diffsem", "diffsem:diffusion") in got and ("e-diffsem+csit", "diffsem+csit:diffusion") in got
+    assert ("e-diffsem", "diffsem:fading_attacker") not in got  # a role the run lacks gives no pair
     assert not any("permutation" in a or "permutation" in b for a, b in got)  # no rows, no test
 
 

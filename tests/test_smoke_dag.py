@@ -190,6 +190,48 @@ def test_fading_grid_rows_and_transmitter_csi(smoke_run):
         assert no_self_noise[True] == no_self_noise[False]
 
 
+def test_prior_attacker_on_the_fading_link(smoke_run):
+    """eval/fading_diffusion.csv (decisions §44): the diffusion-prior attacker at every fading point, CSI variant
+    and evaluation seed, on the images of eval/fading.csv; ``faded_batches``, the one source of a point's draws
+    for both stages, replays them exactly and gives the two CSI variants the same gains."""
+    from diffsem.data import load_split
+    from diffsem.fading_eval import COLUMNS, faded_batches
+    from diffsem.pipeline import Link
+    from diffsem.stages import Paths, load_jscc, schedule_of
+
+    work, _ = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    d = pd.read_csv(work / "reports/mnist/seed0/eval/fading_diffusion.csv")
+    assert list(d.columns) == COLUMNS and set(d.role) == {"diffusion"} and set(d.system) == {"diffsem"}
+    want = {(t, float(s), c, e) for t in cfg.fading.t_grid for s in cfg.fading.snr_db for c in cfg.fading.csit
+            for e in cfg.eval.seeds}
+    assert set(zip(d.t, d.snr_db, d.csit, d.seed)) == want and len(d) == len(want)
+    assert d.accuracy.between(0, 1).all() and d.ssim.notna().all() and (d.mean_step >= d.t).all()
+    keys = ["t", "snr_db", "csit", "seed", "index"]
+    prior = pd.read_csv(work / "reports/mnist/seed0/eval/fading_diffusion_predictions.csv.gz")
+    rx = pd.read_csv(work / "reports/mnist/seed0/eval/fading_predictions.csv.gz")
+    rx = rx[(rx.role == "receiver") & (rx.system == "e-diffsem")]
+    both = prior.merge(rx, on=keys, suffixes=("", "_rx"))
+    assert len(both) == len(prior) == len(rx) and (both.label == both.label_rx).all()  # paired image by image
+    acc = prior.assign(right=prior.pred == prior.label).groupby(["t", "snr_db", "csit", "seed"]).right.mean()
+    assert (acc - d.set_index(["t", "snr_db", "csit", "seed"]).accuracy.reindex(acc.index)).abs().max() < 1e-6
+
+    paths = Paths(work, "mnist", 0)
+    split = load_split(paths.split, with_test=True)
+    enc, _ = load_jscc(paths, cfg, "cpu")
+    link = Link(enc, schedule_of(cfg), cfg.channel.quantize_t2)
+    t, snr = max(cfg.fading.t_grid), float(cfg.fading.snr_db[0])
+    first, again = (list(faded_batches(cfg, split, link, t, snr, 0, "cpu")) for _ in range(2))
+    for (x, y, sent), (x2, y2, sent2) in zip(first, again):
+        assert torch.equal(x, x2) and torch.equal(y, y2)
+        for c in cfg.fading.csit:
+            assert all(torch.equal(a, b) for a, b in zip(sent[c], sent2[c]))
+        no, yes = sent[False], sent[True]
+        assert torch.equal(no[1], yes[1]) and torch.equal(no[3], yes[3])  # the same gains in both variants
+        assert not torch.equal(no[4], yes[4])  # but the self-noise follows the legitimate gain under CSIT
+    assert sum(len(y) for _, y, _ in first) == d[(d.t == t) & (d.snr_db == snr)].n_eval.iloc[0]
+
+
 def test_learning_curves_and_selection(smoke_run):
     """Every training stage wrote its learning curve with a validation metric and one selected epoch."""
     work, _ = smoke_run

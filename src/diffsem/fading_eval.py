@@ -72,6 +72,31 @@ def faded_send(sched, f0: torch.Tensor, rows, t: int, snr: float, csit: bool, g,
     return z_rx, inst_rx, z_eve, inst_eve, v
 
 
+def fading_index(cfg: Config, split, t: int) -> torch.Tensor:
+    """Test-set indices of a fading point's images: the AWGN grid's images at (T', eval SNR)."""
+    return split.images(cfg.eval.test_part(t, float(cfg.eval.snr_db))).idx
+
+
+def faded_batches(cfg: Config, split, link, t: int, snr: float, seed: int, device):
+    """The images of one fading point (``fading_index``), each sent once: yields (x, y, {csit: ``faded_send``'s
+    tuple}) per batch. Every CSI variant replays the batch's draws (gains, self-noise, channel noise), so
+    the variants are paired; one definition of the point's draws, so that the receivers and every
+    eavesdropper attack (``fading_point``, ``prior_attack.fading_rows``) see the same transmissions."""
+    sched = link.schedule
+    v_nominal = float(noise_variance_table(sched, snr, cfg.channel.quantize_t2)[t])
+    g = generator(point_seed(seed, t, snr, SEED["fading"]), device)
+    for b in fading_index(cfg, split, t).split(cfg.eval.batch_size):
+        x = to_float(split.test_x[b]).to(device)
+        f0 = link.features(x)
+        rows_all = torch.arange(f0.shape[0], device=device)
+        g_state = g.get_state()
+        sent = {}
+        for csit in cfg.fading.csit:
+            g.set_state(g_state)
+            sent[csit] = faded_send(sched, f0, rows_all, t, snr, csit, g, v_nominal)
+        yield x, split.test_y[b], sent
+
+
 def eve_estimate(z_eve: torch.Tensor, abar: float, v: torch.Tensor, inst_eve: torch.Tensor) -> torch.Tensor:
     """The fading-trained attacker's input: the eavesdropper's LMMSE estimate of f0 (``lmmse_scale``) from
     its zero-forced z_eve, its own instantaneous SNR and the self-noise level (decisions §37)."""
@@ -203,28 +228,18 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
     {csit: {(t, snr): the semantic attacker trained on faded queries}} (``train_fading_attackers``)."""
     link, rx, sched = run.link, run.receivers, run.link.schedule
     abar = float(sched.alpha_bar[t])
-    v_nominal = float(noise_variance_table(sched, snr, cfg.channel.quantize_t2)[t])
     pts = sorted(p for p in run.adversaries if p[1] == float(cfg.eval.snr_db))
     esnr = attacker_esnr(cfg, sched, pts)
     keys, logs = list(esnr), torch.tensor(list(esnr.values()), dtype=torch.float64)
     semantic = run.semantic if run.paths.semantic.is_file() else {}
-    idx = split.images(cfg.eval.test_part(t, float(cfg.eval.snr_db))).idx
-    g = generator(point_seed(seed, t, snr, SEED["fading"]), device)
     out = {c: {k: [] for k in (*RECEIVERS, "inversion", "semantic", "fading_inversion", "fading_semantic", "ssim", "psnr",
                                "ssim_f", "psnr_f", "step")}
            for c in cfg.fading.csit}
     labels = []
-    for b in idx.split(cfg.eval.batch_size):
-        x = to_float(split.test_x[b]).to(device)
-        labels.append(split.test_y[b])
-        f0 = link.features(x)
-        n = f0.shape[0]
-        rows_all = torch.arange(n, device=device)
-        # both CSI variants replay the batch's draws (gains, self-noise, channel noise): a paired comparison
-        g_state = g.get_state()
-        for csit in cfg.fading.csit:
-            g.set_state(g_state)
-            z_rx, inst_rx, z_eve, inst_eve, v = faded_send(sched, f0, rows_all, t, snr, csit, g, v_nominal)
+    for x, y, sent in faded_batches(cfg, split, link, t, snr, seed, device):
+        labels.append(y)
+        n = x.shape[0]
+        for csit, (z_rx, inst_rx, z_eve, inst_eve, v) in sent.items():
             o = out[csit]
             # receivers: each sample on the step its noise matches, grouped by step
             steps, scales = match_steps(sched, t, zf_noise_variance(abar, v, inst_rx))
@@ -268,7 +283,7 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
             o["ssim"].append(s_)
             o["psnr"].append(p_)
     y_all = torch.cat(labels)
-    index = idx.tolist()
+    index = fading_index(cfg, split, t).tolist()
     rows, samples = [], []
     for csit, o in out.items():
         steps = torch.cat(o["step"])
@@ -387,14 +402,19 @@ def fading_part(system: str) -> str:
     return "fading" if system == "diffsem" else f"fading_{system}"
 
 
+def require_even_k(cfg: Config, ds: str, stage: str) -> None:
+    """Refuse, before any training, features that cannot be paired into complex symbols."""
+    if cfg.spec.k % 2:
+        raise ValueError(f"{stage}: {ds}'s features have k = {cfg.spec.k} elements; fading pairs them "
+                         "into complex symbols and needs an even k")
+
+
 def stage_evaluate_fading(cfg: Config, paths: Paths, device, system: str = "diffsem") -> pd.DataFrame:
     """The fading grid (``fading.snr_db`` x ``fading.t_grid``; DiffSem with and without CSIT) for every
     evaluation seed -> eval/<fading part>.csv and its per-sample predictions."""
     from tqdm import tqdm
 
-    if cfg.spec.k % 2:  # before any training: complex symbols pair the features
-        raise ValueError(f"evaluate-fading: {paths.dataset}'s features have k = {cfg.spec.k} elements; fading pairs them "
-                         "into complex symbols and needs an even k")
+    require_even_k(cfg, paths.dataset, "evaluate-fading")
     split = load_split(paths.split, with_test=True)
     if system == "diffsem":
         from .trained import TrainedRun
@@ -423,10 +443,15 @@ def stage_evaluate_fading(cfg: Config, paths: Paths, device, system: str = "diff
         print(f"fading {paths.dataset} t={t} snr={snr:g} seed={seed}: " + "; ".join(
             f"{'csit' if c else 'no csit'}: " + ", ".join(f"{x['system'] if x['role'] == 'receiver' else x['role']} {x['accuracy']:.3f}"
                                                            for x in r if x["csit"] == c) for c in cfg.fading.csit), flush=True)
+    return write_fading_part(paths, fading_part(system), rows, samples)
+
+
+def write_fading_part(paths: Paths, part: str, rows: list[dict], samples: list[dict]) -> pd.DataFrame:
+    """eval/<part>.csv (``COLUMNS``) and its per-sample predictions (eval/<part>_predictions.csv.gz)."""
     df = pd.DataFrame(rows, columns=COLUMNS)
-    with atomic_path(paths.predictions(fading_part(system))) as tmp:
+    with atomic_path(paths.predictions(part)) as tmp:
         pd.DataFrame(samples).to_csv(tmp, index=False, compression="gzip")
-    with atomic_path(paths.eval_part(fading_part(system))) as tmp:
+    with atomic_path(paths.eval_part(part)) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g")
     return df
 
@@ -469,8 +494,8 @@ def fading_pairs(pred: pd.DataFrame) -> list[tuple[str, str]]:
     eavesdropper's attackers; IBAL's and IBAL-D's receivers against their attackers; Direct's and
     Permutation's eavesdropper with against without CSIT, and E-DiffSem against it.  Pairs whose columns a
     run lacks are skipped by ``compare``."""
-    roles = ["attacker", "semantic", "fading_attacker", "fading_semantic"]
-    roles = [r for r in roles if (pred.role == r).any()]  # runs before the fading-trained inversion lack it
+    roles = ["attacker", "semantic", "fading_attacker", "fading_semantic", "diffusion"]
+    roles = [r for r in roles if (pred.role == r).any()]  # older runs lack the fading-trained inversion and the prior
     csit = ("", "+csit")
     pairs = [("e-diffsem+csit", "e-diffsem"), *((f"e-diffsem{c}", f"diffsem{c}:{r}") for c in csit for r in roles)]
     for s in ("ibal", "ibal-d"):  # evaluated without a CSIT variant (decisions §37)

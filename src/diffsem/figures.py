@@ -332,6 +332,7 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
 
     from .evaluate import attack_rows, paper_rows
     from .fading_eval import fading_part
+    from .prior_attack import FADING_PART as PRIOR_FADING_PART
 
     everything = pd.read_csv(paths.metrics_csv)
     df = paper_rows(everything)
@@ -354,8 +355,9 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
         "learning_curves": lambda p: learning_curves(paths.curve("jscc").parent, p, CURVES),
         "privacy_utility": lambda p: privacy_utility(df, snr_db, p, ds_name, semantic),
         "attack_study": lambda p: attack_study(pd.read_csv(paths.attack_study), p, ds_name),
-        "fading": lambda p: fading_figure(pd.concat([pd.read_csv(paths.eval_part(fading_part(s))) for s in
-                                                     ("diffsem", *cfg.baselines.systems)]),
+        "fading": lambda p: fading_figure(pd.concat([pd.read_csv(paths.eval_part(part)) for part in
+                                                     (*(fading_part(s) for s in ("diffsem", *cfg.baselines.systems)),
+                                                      PRIOR_FADING_PART)]),
                                           p, f"{ds_name}, {cfg.channel.kind.upper()}-trained"),
     }
     out = []
@@ -369,15 +371,16 @@ def make_all(cfg, paths, schedule: Schedule) -> list[Path]:
 def fading_figure(df: pd.DataFrame, path: Path, title: str) -> None:
     """Issue #15's Fig. 8 counterpart: accuracy against the mean SNR of a Rayleigh block-fading link, one
     panel per T' (``fading_eval``; IBAL's at the equivalent SNR of the grid point). Receivers solid
-    (DiffSem's with transmitter CSI dashed); the eavesdropper's attackers dotted — DiffSem's inversion and
-    semantic attackers, for IBAL / IBAL-D the stronger of the two at each point, and the strong classifier
+    (DiffSem's with transmitter CSI dashed); the eavesdropper's attackers dotted — DiffSem's inversion,
+    semantic and diffusion-prior attackers, for IBAL / IBAL-D the stronger of the two at each point, and the strong classifier
     on what Direct / Permutation send."""
     ts = sorted(df.t.unique())
     fig, axes = plt.subplots(1, len(ts), figsize=(4.4 * len(ts), 3.8), squeeze=False, sharey=True)
     att_style = {("diffsem", "attacker"): ("Attacker (inversion + strong)", "black", "s"),
                  ("diffsem", "semantic"): ("Attacker (semantic)", "dimgray", "P"),
                  ("diffsem", "fading_attacker"): ("Attacker (inversion, trained on fading)", "tab:brown", "d"),
-                 ("diffsem", "fading_semantic"): ("Attacker (semantic, trained on fading)", "tab:orange", "X")}
+                 ("diffsem", "fading_semantic"): ("Attacker (semantic, trained on fading)", "tab:orange", "X"),
+                 ("diffsem", "diffusion"): ("Attacker (diffusion prior + inversion)", "tab:cyan", "v")}
     for ax, t in zip(axes[0], ts):
         at = df[df.t == t]
         for system in ("e-diffsem", "diffsem", "classifier", "ibal", "ibal-d"):

@@ -14,6 +14,13 @@ network trained on its own queries (Eq. 5).  The run's strong classifier judges 
 
 Rows go to metrics.csv with ``attack = diffusion`` (system ``diffsem``) at the headline points, and
 per-sample predictions with role ``diffusion`` pair them with the receivers.
+
+The same attacker also listens on the Rayleigh block-fading link of ``evaluate-fading`` (issue #15;
+decisions §44): on the very transmissions the receivers and the other eavesdropper attacks see
+(``fading_eval.faded_batches``), it zero-forces with its own gain, puts each sample on the diffusion step
+its noise matches (``fading.match_steps``, as the receivers do; it knows its noise level as the
+faded-query attackers do, §37), denoises from there and inverts with the network whose training inputs
+were denoised from the nearest step. Rows go to eval/fading_diffusion.csv with role ``diffusion``.
 """
 
 from __future__ import annotations
@@ -26,6 +33,10 @@ import torch.nn.functional as F
 
 from .config import Config
 from .data import load_split
+from .evaluate import image_metrics
+from .fading import match_steps, zf_noise_variance
+from .fading_eval import faded_batches, fading_index, mean_image, point_table, require_even_k, write_fading_part
+from .pipeline import denoise
 from .validation import eps_mse
 
 
@@ -59,13 +70,14 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
     per-sample predictions, and the denoiser's learning curve (curves/prior_unet.csv)."""
     from .attack import train_attackers
     from .evaluate import attacker_result, transmissions, write_attacker_part
-    from .pipeline import Link, denoise
+    from .pipeline import Link
     from .runtime import generator
     from .stages import (SEED, build_unet, encode_all, forward_noised, headline_points, load_jscc, load_strong, point_key,
                          schedule_of, unet_arch)
     from .training import Validation, fit, make_optimizer
     from .validation import capped, write_curve
 
+    require_even_k(cfg, paths.dataset, "attack-prior")  # its fading rows need complex symbols: refuse before training
     spec = cfg.spec
     split = load_split(paths.split, with_test=True)
     enc, _ = load_jscc(paths, cfg, device)
@@ -107,7 +119,7 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
     from .runtime import cuda_graphs_enabled
 
     graphs = GraphCache() if cuda_graphs_enabled() else None  # its DDIM loops, replayed on a GPU (§36)
-    rows, samples = [], []
+    rows, samples, nets = [], [], {}
     for t, snr in points:
         t_start, scale = link.receive_step(t, snr)
 
@@ -125,6 +137,7 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
         adv = spec.adversary().to(device)
         adv.load_state_dict(states[point_key(t, snr)])
         adv.eval()
+        nets[(t, snr)] = adv
         for eval_seed in cfg.eval.seeds:
             idx = split.images(cfg.eval.test_part(t, snr)).idx
             pred, labels = [], []
@@ -139,4 +152,62 @@ def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
             rows.append(row)
             samples += per_sample
             print(f"prior-attack {paths.dataset} t={t} snr={snr:g} seed={eval_seed}: {row['attacker_acc']:.4f}", flush=True)
-    return write_attacker_part(paths, "diffusion", rows, samples)
+    df = write_attacker_part(paths, "diffusion", rows, samples)
+    fading_rows, fading_samples = [], []
+    for seed_, t, snr in [(s_, int(t), float(snr)) for s_ in cfg.eval.seeds for t in cfg.fading.t_grid
+                          for snr in cfg.fading.snr_db]:
+        r, smp = fading_point_prior(cfg, paths.dataset, split, link, unet, nets, strong, t, snr, seed_, device, graphs)
+        fading_rows += r
+        fading_samples += smp
+        print(f"prior-attack fading {paths.dataset} t={t} snr={snr:g} seed={seed_}: "
+              + ", ".join(f"{'csit' if x['csit'] else 'no csit'} {x['accuracy']:.4f}" for x in r), flush=True)
+    write_fading_part(paths, FADING_PART, fading_rows, fading_samples)
+    return df
+
+
+FADING_PART = "fading_diffusion"  # eval/fading_diffusion.csv: beside the other eavesdroppers' eval/fading*.csv
+
+
+@torch.no_grad()
+def fading_point_prior(cfg: Config, ds: str, split, link, unet, nets: dict, strong, t: int, snr: float, seed: int,
+                       device, graphs=None) -> tuple[list[dict], list[dict]]:
+    """The diffusion-prior attacker at one fading point (T', mean SNR), without and with transmitter CSI, on
+    ``evaluate-fading``'s images and draws (``faded_batches``): each sample denoised by the eavesdropper's
+    U-Net from the step its own zero-forced noise matches (``match_steps``, never before T'), inverted by
+    the network of ``nets`` ({(t, snr): inversion net}) whose inputs were denoised from the nearest step,
+    and judged by the strong classifier. Rows (role ``diffusion``) carry the reconstructions' SSIM/PSNR and
+    the eavesdropper's mean start step and share of samples at T'."""
+    sched = link.schedule
+    abar = float(sched.alpha_bar[t])
+    keys = sorted(nets)
+    starts = torch.tensor([link.receive_step(ta, sa)[0] for ta, sa in keys], dtype=torch.long)
+    out = {c: {"pred": [], "ssim": [], "psnr": [], "step": []} for c in cfg.fading.csit}
+    labels = []
+    for x, y, sent in faded_batches(cfg, split, link, t, snr, seed, device):
+        labels.append(y)
+        for csit, (_, _, z_eve, inst_eve, v) in sent.items():
+            steps, scales = match_steps(sched, t, zf_noise_variance(abar, v, inst_eve))
+            x_hat = torch.empty_like(x)
+            for s in steps.unique().tolist():
+                m = steps == s
+                md = m.to(device)
+                f_hat = denoise(unet, z_eve[md], sched, int(s), float(scales[m][0]), cfg.sampler.max_steps,
+                                precision=cfg.sampler.precision, graphs=graphs)
+                net = nets[keys[int((starts - int(s)).abs().argmin())]]
+                x_hat[md] = net(f_hat).clamp(0, 1)
+            o = out[csit]
+            o["pred"].append(strong(x_hat).argmax(1).cpu())
+            s_, p_ = image_metrics(x.cpu().numpy(), x_hat.cpu().numpy())
+            o["ssim"].append(s_)
+            o["psnr"].append(p_)
+            o["step"].append(steps.double())
+    y_all, index = torch.cat(labels), fading_index(cfg, split, t).tolist()
+    rows, samples = [], []
+    for csit, o in out.items():
+        steps = torch.cat(o["step"])
+        extra = {"mean_step": float(steps.mean()), "share_at_t": float((steps == t).double().mean())}
+        r, smp = point_table(ds, t, snr, csit, seed, y_all, index, {("diffsem", "diffusion"): o["pred"]},
+                             {"diffusion": mean_image(o["ssim"], o["psnr"])}, extra)
+        rows += r
+        samples += smp
+    return rows, samples

@@ -142,7 +142,8 @@ rule attack_study:
 
 
 rule attack_prior:
-    """The diffusion-prior attacker: its own U-Net on averaged queries, DDIM, then inversion (headline points)."""
+    """The diffusion-prior attacker: its own U-Net on averaged queries, DDIM, then inversion (headline points),
+    scored on the AWGN link and on evaluate_fading's Rayleigh block-fading link."""
     input:
         "data/{ds}/seed{seed}/split.pt",
         "models/{ds}/seed{seed}/jscc.pt",
@@ -150,10 +151,12 @@ rule attack_prior:
     output:
         csv="reports/{ds}/seed{seed}/eval/diffusion.csv",
         predictions="reports/{ds}/seed{seed}/eval/diffusion_predictions.csv.gz",
+        fading="reports/{ds}/seed{seed}/eval/fading_diffusion.csv",
+        fading_predictions="reports/{ds}/seed{seed}/eval/fading_diffusion_predictions.csv.gz",
         curve="reports/{ds}/seed{seed}/curves/prior_unet.csv",
     params:
         scale=SCALE,
-        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "adversary", "eval", "validation", "attack_study", drop=("diffusion.cond_labels",)),
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "adversary", "eval", "validation", "attack_study", "fading", drop=("diffusion.cond_labels",)),
     conda:
         "../envs/diffsem.yaml"
     log:

@@ -13,7 +13,7 @@ for _ds in DATASETS:
             curves=expand("reports/{ds}/seed{{seed}}/curves/{c}.csv", ds=_ds, c=CURVES),
             study=f"reports/{_ds}/seed{{seed}}/attack_study.csv",
             fading=expand("reports/{ds}/seed{{seed}}/eval/{part}.csv", ds=_ds,
-                          part=["fading"] + [f"fading_{b}" for b in baselines_of(_ds)]),
+                          part=["fading", "fading_diffusion"] + [f"fading_{b}" for b in baselines_of(_ds)]),
         output:
             # report(): `snakemake --report report.html` shows each with its caption, by dataset and seed
             [report(f"reports/{_ds}/seed{{seed}}/figures/{stem}.png", caption=f"../report/{role}.rst",
