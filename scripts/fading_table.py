@@ -5,7 +5,8 @@
 Prints (1) every system's receiver, strongest attacker and gap per (T', mean SNR, CSIT), mean ± Student-t
 95 % over the seeds; (2) for one seed, paired tests on the same images and draws (exact McNemar, paired
 bootstrap CI, Holm over the table): E-DiffSem with against without transmitter CSI, and E-DiffSem against
-each of the eavesdropper's attackers (inversion, semantic, and each trained on faded queries); IBAL's and
+each of the eavesdropper's attackers (inversion, semantic, each trained on faded queries, and the
+diffusion-prior attacker of eval/fading_diffusion.csv); IBAL's and
 IBAL-D's receivers against their attackers; Direct's and Permutation's eavesdropper with against without
 transmitter CSI, and E-DiffSem against it (same test images; independent channel draws, so there the
 pairing is by image only); (3) the summary that docs/results.md shows per T' (`fading_eval.headline_gaps`:

@@ -459,8 +459,8 @@ def write_fading_part(paths: Paths, part: str, rows: list[dict], samples: list[d
 def across_seeds(runs: dict[int, list[pd.DataFrame]]) -> pd.DataFrame:
     """Fading rows of several training seeds ({training seed: its eval/fading*.csv frames}; a frame's own
     ``seed`` column is the evaluation seed, averaged here) -> per (system, t, mean SNR, csit): the
-    receiver's accuracy, the strongest attacker's (inversion or semantic, the better one in each training
-    seed) and their gap, each as mean and Student-t 95 % half-width over training seeds (``stats.seed_ci``).
+    receiver's accuracy, the strongest attacker's (the best of the transmitter's attacker roles in each training
+    seed: inversion, semantic, those trained on faded queries, the diffusion prior) and their gap, each as mean and Student-t 95 % half-width over training seeds (``stats.seed_ci``).
     Systems with no receiver (Direct, Permutation) get their attacker only (receiver and gap NaN)."""
     from .stats import seed_ci
 
