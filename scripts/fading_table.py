@@ -35,6 +35,10 @@ def main() -> None:
     runs = {s: [pd.read_csv(p) for p in sorted((base / f"seed{s}" / "eval").glob("fading*.csv"))] for s in seeds}
     if not any(runs.values()):
         raise SystemExit(f"fading_table: no eval/fading*.csv under {base}/seed{{{a.seeds}}}")
+    roles = {k: sorted({r for f in frames for r in f[f.system == "diffsem"].role} - {"receiver"}) for k, frames in runs.items()}
+    if len({tuple(r) for r in roles.values()}) > 1:  # the strongest attacker is over each seed's own attackers
+        print("Note: the seeds' runs differ in DiffSem's attackers: "
+              + "; ".join(f"seed {k}: {', '.join(r) or 'none'}" for k, r in roles.items()) + "\n")
     t = across_seeds(runs)
     t = t[t.system.isin(["e-diffsem", "classifier-ft", "ibal", "ibal-d", "direct", "permutation"])]
     print("| system | T' | mean SNR (dB) | CSIT | receiver | strongest attacker | gap (pts) | seeds |")

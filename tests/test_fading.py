@@ -82,6 +82,15 @@ def test_per_sample_steps_and_noise_reduce_to_the_awgn_forms():
     v = zf_noise_variance(a150, compensation_variance(a150, 15.0), torch.tensor([snr_linear(15.0) * 0.01, snr_linear(15.0) * 10]))
     steps, _ = match_steps(sched, 150, v)
     assert int(steps[0]) > 150 and int(steps[1]) == 150
+    # without the receivers' floor (the diffusion-prior eavesdropper, decisions §44) the good fade goes to the
+    # earlier step its noise matches, scaled up onto that step's signal level; the deep fade is unchanged
+    free, scales = match_steps(sched, 150, v, floor_at_t_prime=False)
+    assert int(free[0]) == int(steps[0]) and int(free[1]) < 150 and float(scales[1]) > 1
+    s1 = int(free[1])
+    esnr = lambda k: math.log(float(sched.alpha_bar[k]) / (1 - float(sched.alpha_bar[k])))  # noqa: E731
+    target = math.log(a150 / float(v[1]))
+    assert abs(esnr(s1) - target) <= min(abs(esnr(s1 - 1) - target), abs(esnr(s1 + 1) - target))
+    assert float(scales[1]) == pytest.approx(math.sqrt(float(sched.alpha_bar[s1]) / a150), rel=1e-12)
 
 
 def test_csit_compensation_lands_exactly_on_t_prime():
@@ -160,7 +169,9 @@ def test_fading_pairs_test_direct_csit_and_ibal_on_the_same_images():
     assert ("e-diffsem+csit", "e-diffsem") in got  # E-DiffSem's own CSIT test stays
     # the diffusion-prior attacker's rows (eval/fading_diffusion.csv, decisions §44) are one more attacker
     assert ("e-diffsem", "diffsem:diffusion") in got and ("e-diffsem+csit", "diffsem+csit:diffusion") in got
-    assert ("e-diffsem", "diffsem:fading_attacker") not in got  # a role the run lacks gives no pair
+    pairs = fading_pairs(pred)
+    assert ("e-diffsem", "diffsem:diffusion") in pairs
+    assert not any(b.endswith(":fading_attacker") for _, b in pairs)  # a role the run lacks is not asked for
     assert not any("permutation" in a or "permutation" in b for a, b in got)  # no rows, no test
 
 

@@ -104,10 +104,14 @@ def self_noise_variance_csit(schedule: Schedule, t_prime: int, inst_snr: torch.T
     return ((g * (1.0 - abar) - abar) / (g + 1.0)).clamp_min(0.0)
 
 
-def match_steps(schedule: Schedule, t_prime, noise_var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def match_steps(schedule: Schedule, t_prime, noise_var: torch.Tensor,
+                floor_at_t_prime: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """``self_noising.match_to_step`` for a noise variance per sample: (steps (B,) long, scales (B,)).
-    Each sample goes to the step whose log-ESNR is nearest to abar_T' / noise, never before T'.
-    ``t_prime``: one T' for all samples, or a tensor of one per sample (stage 1 with ``jscc.t_per_sample``)."""
+    Each sample goes to the step whose log-ESNR is nearest to abar_T' / noise, never before T' (the
+    receivers' convention: Θ is told T'). ``floor_at_t_prime=False`` lets a sample whose noise is below
+    what T' implies go to an earlier step (the diffusion-prior eavesdropper, decisions §44; the scale is
+    then above 1). ``t_prime``: one T' for all samples, or a tensor of one per sample (stage 1 with
+    ``jscc.t_per_sample``)."""
     ab = schedule.alpha_bar.double()
     noise_var = noise_var.double().cpu()
     tp = torch.as_tensor(t_prime, dtype=torch.long).cpu().expand(noise_var.shape[0])
@@ -115,7 +119,9 @@ def match_steps(schedule: Schedule, t_prime, noise_var: torch.Tensor) -> tuple[t
     esnr = torch.log(ab[1:] / (1 - ab[1:]))
     target = torch.log(a2 / noise_var.clamp_min(1e-300))
     t = (esnr.view(1, -1) - target.view(-1, 1)).abs().argmin(1) + 1
-    t = torch.maximum(torch.where(noise_var <= 0, tp, t), tp)
+    t = torch.where(noise_var <= 0, tp, t)
+    if floor_at_t_prime:
+        t = torch.maximum(t, tp)
     return t, (ab[t] / a2).sqrt()
 
 

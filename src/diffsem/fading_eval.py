@@ -51,6 +51,9 @@ from .runtime import generator
 from .self_noising import noise_variance_table, received_noise_variance
 from .stages import SEED, Paths
 
+# mean_step / share_at_t: the mean diffusion step the point's samples started from and the share at T' itself;
+# in eval/fading.csv the receivers' steps (repeated on its attacker rows), in eval/fading_diffusion.csv the
+# diffusion-prior eavesdropper's own (decisions §44), NaN where nothing denoises
 COLUMNS = ["dataset", "system", "role", "t", "snr_db", "csit", "seed", "accuracy", "ssim", "psnr", "n_eval",
            "mean_step", "share_at_t"]
 
@@ -81,7 +84,7 @@ def faded_batches(cfg: Config, split, link, t: int, snr: float, seed: int, devic
     """The images of one fading point (``fading_index``), each sent once: yields (x, y, {csit: ``faded_send``'s
     tuple}) per batch. Every CSI variant replays the batch's draws (gains, self-noise, channel noise), so
     the variants are paired; one definition of the point's draws, so that the receivers and every
-    eavesdropper attack (``fading_point``, ``prior_attack.fading_rows``) see the same transmissions."""
+    eavesdropper attack (``fading_point``, ``prior_attack.fading_point_prior``) see the same transmissions."""
     sched = link.schedule
     v_nominal = float(noise_variance_table(sched, snr, cfg.channel.quantize_t2)[t])
     g = generator(point_seed(seed, t, snr, SEED["fading"]), device)

@@ -19,8 +19,10 @@ The same attacker also listens on the Rayleigh block-fading link of ``evaluate-f
 decisions §44): on the very transmissions the receivers and the other eavesdropper attacks see
 (``fading_eval.faded_batches``), it zero-forces with its own gain, puts each sample on the diffusion step
 its noise matches (``fading.match_steps``, as the receivers do; it knows its noise level as the
-faded-query attackers do, §37), denoises from there and inverts with the network whose training inputs
-were denoised from the nearest step. Rows go to eval/fading_diffusion.csv with role ``diffusion``.
+faded-query attackers do, §37; unlike the receivers it may start before T' where its own fade is
+milder than the one the transmitter compensated), denoises from there and inverts with the network whose
+training inputs were denoised from the nearest step. Rows go to eval/fading_diffusion.csv with role
+``diffusion``.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def prior_config(cfg: Config, ds: str) -> dict:
 
 def stage_prior_attack(cfg: Config, paths, device) -> pd.DataFrame:
     """Train the eavesdropper's denoiser and inversion networks (adversary split only), score them at
-    the headline points on the receivers' images and draws; writes eval/diffusion.csv and its
+    the headline points on the receivers' images and draws, and on ``evaluate-fading``'s grid
+    (``fading_point_prior``); writes eval/diffusion.csv, eval/fading_diffusion.csv and their
     per-sample predictions, and the denoiser's learning curve (curves/prior_unet.csv)."""
     from .attack import train_attackers
     from .evaluate import attacker_result, transmissions, write_attacker_part
@@ -173,7 +176,8 @@ def fading_point_prior(cfg: Config, ds: str, split, link, unet, nets: dict, stro
                        device, graphs=None) -> tuple[list[dict], list[dict]]:
     """The diffusion-prior attacker at one fading point (T', mean SNR), without and with transmitter CSI, on
     ``evaluate-fading``'s images and draws (``faded_batches``): each sample denoised by the eavesdropper's
-    U-Net from the step its own zero-forced noise matches (``match_steps``, never before T'), inverted by
+    U-Net from the step its own zero-forced noise matches (``match_steps`` without the receivers' floor at
+    T': where its fade is milder than the one the transmitter compensated, it starts earlier), inverted by
     the network of ``nets`` ({(t, snr): inversion net}) whose inputs were denoised from the nearest step,
     and judged by the strong classifier. Rows (role ``diffusion``) carry the reconstructions' SSIM/PSNR and
     the eavesdropper's mean start step and share of samples at T'."""
@@ -186,7 +190,7 @@ def fading_point_prior(cfg: Config, ds: str, split, link, unet, nets: dict, stro
     for x, y, sent in faded_batches(cfg, split, link, t, snr, seed, device):
         labels.append(y)
         for csit, (_, _, z_eve, inst_eve, v) in sent.items():
-            steps, scales = match_steps(sched, t, zf_noise_variance(abar, v, inst_eve))
+            steps, scales = match_steps(sched, t, zf_noise_variance(abar, v, inst_eve), floor_at_t_prime=False)
             x_hat = torch.empty_like(x)
             for s in steps.unique().tolist():
                 m = steps == s

@@ -156,7 +156,7 @@ rule attack_prior:
         curve="reports/{ds}/seed{seed}/curves/prior_unet.csv",
     params:
         scale=SCALE,
-        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "adversary", "eval", "validation", "attack_study", "fading", drop=("diffusion.cond_labels",)),
+        cfg=effective("data", "schedule", "channel", "jscc", "diffusion", "sampler", "adversary", "eval", "validation", "attack_study", "fading", drop=("diffusion.cond_labels", "fading.inversion_t", "fading.inversion_warmup")),
     conda:
         "../envs/diffsem.yaml"
     log:
