@@ -220,3 +220,10 @@ def test_inversion_warm_up_retrains_only_the_fading_inversion_attacker():
     warm = replace(cfg, fading=replace(cfg.fading, inversion_warmup=cfg.fading.inversion_warmup + 20))
     assert fading_attacker_meta(warm, "mnist", True) == fading_attacker_meta(cfg, "mnist", True)
     assert fading_inversion_meta(warm, "mnist", True) != fading_inversion_meta(cfg, "mnist", True)
+
+
+def test_step_columns_are_the_mean_start_and_the_share_at_t_prime():
+    from diffsem.fading_eval import step_columns
+    cols = step_columns(torch.tensor([300, 300, 310, 350]), 300)
+    assert cols == {"mean_step": 315.0, "share_at_t": 0.5}
+    assert step_columns(torch.tensor([290.0, 310.0]), 300) == {"mean_step": 300.0, "share_at_t": 0.0}

@@ -193,6 +193,12 @@ def attacker_esnr(cfg: Config, schedule, points) -> dict[tuple[int, float], floa
 NO_STEP = {"mean_step": math.nan, "share_at_t": math.nan}  # systems without a diffusion receiver
 
 
+def step_columns(steps: torch.Tensor, t: int) -> dict[str, float]:
+    """The ``mean_step`` / ``share_at_t`` columns of a point whose samples started denoising at ``steps``
+    (Eq. 24 per sample, ``fading.match_steps``): their mean and the share that started at T' = ``t``."""
+    return {"mean_step": float(steps.double().mean()), "share_at_t": float((steps == t).double().mean())}
+
+
 def point_rows(ds: str, system: str, role: str, t: int, snr: float, csit: bool, seed: int, pred: torch.Tensor,
                y: torch.Tensor, index: list, image: tuple[float, float] | None = None,
                extra: dict = NO_STEP) -> tuple[dict, list[dict]]:
@@ -290,7 +296,7 @@ def fading_point(cfg: Config, ds: str, split, run, t: int, snr: float, seed: int
     rows, samples = [], []
     for csit, o in out.items():
         steps = torch.cat(o["step"])
-        extra = {"mean_step": float(steps.mean()), "share_at_t": float((steps == t).double().mean())}
+        extra = step_columns(steps, t)
         image = {"attacker": mean_image(o["ssim"], o["psnr"])}
         if o["ssim_f"]:
             image["fading_attacker"] = mean_image(o["ssim_f"], o["psnr_f"])

@@ -37,7 +37,8 @@ from .config import Config
 from .data import load_split
 from .evaluate import image_metrics
 from .fading import match_steps, zf_noise_variance
-from .fading_eval import faded_batches, fading_index, mean_image, point_table, require_even_k, write_fading_part
+from .fading_eval import (faded_batches, fading_index, mean_image, point_table, require_even_k, step_columns,
+                          write_fading_part)
 from .pipeline import denoise
 from .validation import eps_mse
 
@@ -209,7 +210,7 @@ def fading_point_prior(cfg: Config, ds: str, split, link, unet, nets: dict, stro
     rows, samples = [], []
     for csit, o in out.items():
         steps = torch.cat(o["step"])
-        extra = {"mean_step": float(steps.mean()), "share_at_t": float((steps == t).double().mean())}
+        extra = step_columns(steps, t)
         r, smp = point_table(ds, t, snr, csit, seed, y_all, index, {("diffsem", "diffusion"): o["pred"]},
                              {"diffusion": mean_image(o["ssim"], o["psnr"])}, extra)
         rows += r
