@@ -717,3 +717,34 @@ def test_core_summary_matches_the_collected_metrics(smoke_run):
     assert "### Attack study at the headline points" in res.stdout and "### Protocol ablation" in res.stdout
     res = subprocess.run([*script, "--seeds", "0,7"], capture_output=True, text=True, timeout=300)
     assert res.returncode != 0 and "seed7" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_unet_band_probe_continues_the_unet_on_one_band(smoke_run, tmp_path):
+    """scripts/unet_band_probe.py writes a continued copy of the run's unconditional U-Net (same architecture,
+    changed weights) that unet_width_study.py scores beside the original, and leaves the run untouched; a band
+    outside 1..T is refused in one line with nothing written."""
+    work, repo = smoke_run
+    cfg = load_config(work / "params.yaml", "smoke", "mnist")
+    src = work / "models/mnist/seed0/unet_uncond.pt"
+    before = src.read_bytes()
+    out = tmp_path / "probe" / "unet_uncond.pt"
+    probe = [sys.executable, str(repo / "scripts/unet_band_probe.py"), "--root", str(work), "--scale", "smoke"]
+    T = cfg.schedule.T
+    res = subprocess.run([*probe, "--band", str(T // 2), str(T), "--epochs", "1", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, cwd=work)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert src.read_bytes() == before
+    old = torch.load(src, weights_only=True)
+    new = torch.load(out, weights_only=True)
+    assert new["meta"]["arch"] == old["meta"]["arch"] and new["meta"]["kind"] == "unet_uncond"
+    assert any(not torch.equal(new["state"]["model"][k], v) for k, v in old["state"]["model"].items())
+    study = subprocess.run([sys.executable, str(repo / "scripts/unet_width_study.py"), "--root", str(work), "--scale",
+                            "smoke", "--unet", str(src), "--unet", str(out)], capture_output=True, text=True,
+                           timeout=600, cwd=work)
+    assert study.returncode == 0, study.stderr[-2000:]
+    assert f"on t {T // 2}-{T}" in study.stdout and "Wiener" in study.stdout
+    bad = tmp_path / "bad" / "unet_uncond.pt"
+    res = subprocess.run([*probe, "--band", "0", str(T), "--out", str(bad)], capture_output=True, text=True,
+                         timeout=120, cwd=work)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "--band" in res.stderr
+    assert not bad.exists()
