@@ -22,7 +22,7 @@ from diffsem.cli import add_run_arguments, run_of
 from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split
 from diffsem.io import CheckpointError, load_checkpoint, save_checkpoint
-from diffsem.stages import build_unet, encode_all, load_jscc, schedule_of
+from diffsem.stages import build_unet, encode_all, forward_noised, load_jscc, schedule_of
 
 
 def main() -> int:
@@ -66,10 +66,8 @@ def main() -> int:
         perm, total = torch.randperm(f0_all.shape[0], generator=g), 0.0
         for i in range(0, perm.numel(), bs):
             f0 = f0_all[perm[i:i + bs]]
-            t = torch.randint(lo, hi + 1, (f0.shape[0],), generator=g)
-            eps = torch.randn(f0.shape, generator=g)
-            a = ab[t].view(-1, *([1] * (f0.dim() - 1)))
-            loss = F.mse_loss(net(a.sqrt() * f0 + (1 - a).sqrt() * eps, t), eps)  # Eq. 15 on the band
+            f_t, t, eps = forward_noised(f0, ab, hi, g, t_min=lo)
+            loss = F.mse_loss(net(f_t, t), eps)  # Eq. 15 on the band
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -206,3 +206,17 @@ def test_warm_up_epochs_are_recorded_but_never_selected():
               validation=Validation(lambda: {"acc": next(scores)}, "acc", "max", patience=3, start_epoch=2))
     assert res.best_epoch == 4 and len(res.curve) == 7  # epoch 1's 0.9 is in the warm-up; 3 after 4 stops at 7
     assert [r["selected"] for r in res.curve] == [0, 0, 0, 1, 0, 0, 0]
+
+
+def test_forward_noised_draws_t_from_its_range_and_is_eq_11():
+    from diffsem.schedule import linear_schedule
+    from diffsem.stages import forward_noised
+
+    ab = linear_schedule(500, 1e-4, 2e-2).alpha_bar.float()
+    f0 = torch.randn(4096, 64)
+    f_t, t, eps = forward_noised(f0, ab, 500, torch.Generator().manual_seed(0), t_min=401)
+    assert int(t.min()) >= 401 and int(t.max()) <= 500 and len(t.unique()) > 90
+    a = ab[t].view(-1, 1)
+    assert torch.allclose(f_t, a.sqrt() * f0 + (1 - a).sqrt() * eps)
+    _, t_all, _ = forward_noised(f0, ab, 500, torch.Generator().manual_seed(0))
+    assert int(t_all.min()) >= 1 and int(t_all.min()) < 20 and int(t_all.max()) <= 500

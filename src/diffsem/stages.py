@@ -361,10 +361,11 @@ def soft_labels(clf: torch.nn.Module, f_t: torch.Tensor, t: torch.Tensor, T: int
     return torch.softmax(clf(f_t, f_t, tt), dim=1)
 
 
-def forward_noised(f0: torch.Tensor, alpha_bar: torch.Tensor, T: int, g: torch.Generator):
-    """A U-Net training sample (Eq. 11): t ~ U{1..T} per row, eps ~ N(0, I), f_t = sqrt(abar_t) f0 +
-    sqrt(1 - abar_t) eps; returns (f_t, t, eps). Draws t, then eps, from ``g``."""
-    t = torch.randint(1, T + 1, (f0.shape[0],), generator=g, device=f0.device)
+def forward_noised(f0: torch.Tensor, alpha_bar: torch.Tensor, T: int, g: torch.Generator, t_min: int = 1):
+    """A U-Net training sample (Eq. 11): t ~ U{t_min..T} per row (Eq. 15 draws from 1..T; scripts/unet_band_probe.py
+    from one band), eps ~ N(0, I), f_t = sqrt(abar_t) f0 + sqrt(1 - abar_t) eps; returns (f_t, t, eps). Draws t, then
+    eps, from ``g``."""
+    t = torch.randint(t_min, T + 1, (f0.shape[0],), generator=g, device=f0.device)
     eps = torch.randn(f0.shape, generator=g, device=f0.device)
     a = alpha_bar[t].view(-1, *([1] * (f0.dim() - 1)))
     return a.sqrt() * f0 + (1 - a).sqrt() * eps, t, eps
