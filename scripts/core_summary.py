@@ -1,4 +1,4 @@
-"""Headline tables of runs that evaluated only DiffSem's side (no baselines, no diffusion-prior attacker).
+"""Headline tables from whichever evaluation parts each seed's run has: DiffSem's side at least.
 
     python scripts/core_summary.py --dataset mnist --root . --seeds 0,1,2
 
@@ -8,9 +8,10 @@ semantic attackers, e.g.
 
     snakemake --cores all reports/mnist/seed0/eval/diffsem.csv reports/mnist/seed0/eval/semantic.csv
 
-has what the DiffSem-side claims need.  Where the seed's run also evaluated IBAL-D or IBAL (their
-`evaluate_baseline` and semantic parts), their rows join the paired tests, so E-DiffSem is compared with each
-baseline on the same images and channel draws.  This prints, from those parts and their per-sample
+has what the DiffSem-side claims need.  Where the seed's run also has the diffusion-prior attacker's part
+or evaluated IBAL-D or IBAL (their `evaluate_baseline` and semantic parts), their rows join the paired tests
+(``PARTS``), so E-DiffSem is compared with the strongest attacker and with each baseline on the same images
+and channel draws.  This prints, from those parts and their per-sample
 predictions, the same tables `scripts/results_table.py` prints for a full run: the across-seed
 summary at the headline points (`seeds.summarize`: per-seed values, mean ± 95 % Student-t CI), the
 paired tests of each seed at the headline points (`stats.compare`: exact McNemar, paired bootstrap,

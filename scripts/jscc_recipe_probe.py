@@ -1,13 +1,17 @@
 """Stage 1 (Phi + Theta, Alg. 1 lines 3-7) under one recipe, scored on the validation slice.
 
     python scripts/jscc_recipe_probe.py --t-range 0,500 --epochs 30 [--encoder table1|global] [--per-batch]
+    python scripts/jscc_recipe_probe.py --dataset cifar10 --epochs 12 [--encoder-kernel K] [--augment]
 
 Prints the best-validation epoch's bypass accuracy at T' = 0 / 150 / 300 / 350 (15 dB; ``--val-t`` other T').  It answers the
 question of docs/decisions.md §21: what holds the Table I encoder below what the channel allows?
 ``--encoder-kernel K`` sets Table I's last convolution's kernel (3: each of the 64 features sees a 15x15
 patch of the image; 15: each sees the whole 32x8x8 map; ``jscc.encoder_kernel``, decisions §40);
 ``--encoder global`` swaps that convolution for a Linear layer over the whole map (a diagnostic, not a
-pipeline option).  Selection on the
+pipeline option, MNIST only).  On CIFAR-10 the kernel is Table II's last (stride-2, 16x16 -> 8x8)
+convolution's, and ``--augment`` trains on randomly shifted (4-pixel reflect-padded crops) and mirrored
+images, the usual CIFAR-10 augmentation (the pipeline trains on the images as they are; decisions §45).
+``--lr`` and ``--batch`` default to the dataset's ``jscc`` settings.  Selection on the
 validation slice of data/<ds>/seed<k>/split.pt (made by `diffsem data`); the test set is sealed.
 """
 
@@ -35,16 +39,33 @@ def global_head(enc: nn.Module) -> nn.Module:
     return enc
 
 
+def augment(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Each image of the batch shifted by up to ``pad`` pixels (a crop of its reflect-padded copy) and
+    mirrored left-right with probability 1/2, with its own draws from ``g``."""
+    b, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad), mode="reflect")
+    dy, dx = (torch.randint(0, 2 * pad + 1, (b,), generator=g) for _ in range(2))
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None].expand(b, x.shape[1], h, w + 2 * pad)
+    out = padded.gather(2, rows)
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :].expand(b, x.shape[1], h, w)
+    out = out.gather(3, cols)
+    flip = torch.rand(b, generator=g) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(3), out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_run_arguments(ap)
     ap.add_argument("--t-range", default="0,500", help="T' drawn uniformly from this closed range")
     ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--encoder", choices=["table1", "global"], default="table1")
+    ap.add_argument("--lr", type=float, default=None, help="default: the dataset's jscc.lr")
+    ap.add_argument("--batch", type=int, default=None, help="default: the dataset's jscc.batch_size")
+    ap.add_argument("--encoder", choices=["table1", "global"], default="table1",
+                    help="table1: the paper's encoder of the dataset's family (Table I or II); global: MNIST's diagnostic head")
     ap.add_argument("--encoder-kernel", type=int, default=None,
-                    help="Table I's last convolution's kernel (default: jscc.encoder_kernel; 15 sees the whole map)")
+                    help="the encoder's last convolution's kernel (default: jscc.encoder_kernel; 15 sees the whole map)")
+    ap.add_argument("--augment", action="store_true",
+                    help="random 4-pixel shifts and left-right mirroring of the training images (CIFAR-10)")
     ap.add_argument("--per-batch", action="store_true", help="one T' per batch instead of one per sample")
     ap.add_argument("--init-seed", type=int, default=1, help="seed of the probe's own initialisation and T' draws")
     ap.add_argument("--p-clean", type=float, default=0.0,
@@ -55,9 +76,11 @@ def main() -> None:
                     help="validation images scored (default: validation.max_images; 0: the whole validation slice)")
     args = ap.parse_args()
     try:
-        if args.dataset != "mnist":
-            raise ValueError("jscc_recipe_probe covers MNIST's Table I encoder only (--dataset mnist)")
         cfg, paths = run_of(args)
+        if args.encoder == "global" and cfg.spec.family != "table1":
+            raise ValueError("--encoder global replaces Table I's head only (an MNIST-family dataset)")
+        if args.augment and cfg.spec.family != "table2":
+            raise ValueError("--augment shifts and mirrors CIFAR-10 images; mirrored digits are other digits")
         split = load_split(paths.split)
         bounds = args.t_range.split(",")
         if len(bounds) != 2 or not all(b.strip().isdigit() for b in bounds):
@@ -73,6 +96,8 @@ def main() -> None:
     except (ConfigError, DataError, ValueError) as exc:
         sys.exit(f"jscc_recipe_probe: {str(exc).splitlines()[0]}")
     spec, sched, snr = cfg.spec, schedule_of(cfg), cfg.channel.train_snr_db
+    lr = cfg.jscc.lr if args.lr is None else args.lr
+    batch = cfg.jscc.batch_size if args.batch is None else args.batch
     torch.manual_seed(args.init_seed)
     kernel = cfg.jscc.encoder_kernel if args.encoder_kernel is None else args.encoder_kernel
     enc, clf = family_spec(spec.family, spec.n_classes, encoder_kernel=kernel).encoder(), spec.classifier()
@@ -83,6 +108,8 @@ def main() -> None:
 
     def step(idx):
         x, y = to_float(split.tr_x[idx]), split.tr_y[idx]
+        if args.augment:
+            x = augment(x, gd)
         n = 1 if args.per_batch else x.shape[0]
         t = torch.randint(lo, hi + 1, (n,), generator=gd).expand(x.shape[0])
         if args.p_clean:
@@ -98,11 +125,13 @@ def main() -> None:
             return clf(z, z, tt)
         return receiver_accuracy(link, bypass, split.val_x[:n_val], split.val_y[:n_val], val_t, snr, "cpu")
 
-    opt, lrs = make_optimizer(list(enc.parameters()) + list(clf.parameters()), args.lr, mode="max")
-    res = fit("probe", {"encoder": enc, "classifier": clf}, opt, lrs, args.epochs, split.tr_x.shape[0], args.batch, g,
+    opt, lrs = make_optimizer(list(enc.parameters()) + list(clf.parameters()), lr, mode="max")
+    res = fit("probe", {"encoder": enc, "classifier": clf}, opt, lrs, args.epochs, split.tr_x.shape[0], batch, g,
               step, validation=Validation(score, "acc_mean", "max", 6))
     best = next(r for r in res.curve if r["selected"])
-    print(f"| {args.encoder} (kernel {kernel}) | {'batch' if args.per_batch else 'sample'} | [{lo}, {hi}] p0={args.p_clean:g} | {args.lr:g} | {args.batch} | "
+    encoder = spec.family if args.encoder == "table1" else "global head"  # table1 | table2: the paper's encoder
+    print(f"| {args.dataset} {encoder} (kernel {kernel}{', augmented' if args.augment else ''}) | "
+          f"{'batch' if args.per_batch else 'sample'} | [{lo}, {hi}] p0={args.p_clean:g} | {lr:g} | {batch} | "
           f"{best['epoch']}/{len(res.curve)} | " + " / ".join(f"{best[f'val_acc_t{t}']:.4f}" for t in val_t) + " |")
 
 

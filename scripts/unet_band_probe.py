@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from diffsem.cli import add_run_arguments, run_of
 from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split
-from diffsem.io import CheckpointError, load_checkpoint, save_checkpoint
+from diffsem.io import CheckpointError, read_checkpoint, save_checkpoint
 from diffsem.stages import build_unet, encode_all, forward_noised, load_jscc, schedule_of
 
 
@@ -45,8 +45,7 @@ def main() -> int:
         if Path(args.out).stem != "unet_uncond":
             raise ValueError(f"--out {args.out}: the file stem must be unet_uncond (the width study reads the kind from it)")
         src = Path(args.unet) if args.unet else paths.unet("uncond")
-        state = load_checkpoint(src, "unet_uncond")
-        meta = torch.load(src, map_location="cpu", weights_only=True)["meta"]
+        meta, state = read_checkpoint(src, "unet_uncond")
         split = load_split(paths.split)
         enc, _ = load_jscc(paths, cfg, "cpu")
     except (ConfigError, DataError, CheckpointError, ValueError, KeyError) as exc:

@@ -21,7 +21,7 @@ import torch
 from diffsem.cli import add_run_arguments, run_of
 from diffsem.config import ConfigError
 from diffsem.data import DataError, load_split
-from diffsem.io import CheckpointError, load_checkpoint
+from diffsem.io import CheckpointError, read_checkpoint
 from diffsem.stages import build_unet, encode_all, load_jscc, schedule_of
 from diffsem.validation import VAL_SEED, eps_bands
 
@@ -52,11 +52,11 @@ def main() -> None:
         enc, _ = load_jscc(paths, cfg, "cpu")
         nets = {}
         for p in args.unet:
-            state = load_checkpoint(p, Path(p).stem)  # kind = file stem (unet_uncond / unet_cond)
-            arch = torch.load(p, map_location="cpu", weights_only=True)["meta"]["arch"]
+            meta, state = read_checkpoint(p, Path(p).stem)  # kind = file stem (unet_uncond / unet_cond)
+            arch = meta["arch"]
             net = build_unet(arch)
             net.load_state_dict(state["model"])
-            epochs = torch.load(p, map_location="cpu", weights_only=True)["meta"]["config"]["diffusion"]["epochs"]
+            epochs = meta["config"]["diffusion"]["epochs"]
             nets[f"n_feat {arch['n_feat']} (≤{epochs} ep., {Path(p).stem})"] = (net.eval(), arch["n_classes"] > 0)
     except (ConfigError, DataError, CheckpointError, ValueError, KeyError) as exc:
         sys.exit(f"unet_width_study: {str(exc).splitlines()[0]}")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from diffsem.io import CheckpointError, atomic_path, load_checkpoint, load_module_state, save_checkpoint
+from diffsem.io import CheckpointError, atomic_path, load_checkpoint, load_module_state, read_checkpoint, save_checkpoint
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
@@ -38,6 +38,18 @@ def test_checkpoint_round_trip_and_errors(tmp_path):
         load_checkpoint(trunc, "strong")
     with pytest.raises(CheckpointError, match="file not found"):
         load_checkpoint(tmp_path / "none.pt", "strong")
+
+
+def test_read_checkpoint_returns_the_meta_it_checked_and_the_state(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    p = tmp_path / "m.pt"
+    save_checkpoint(p, {"model": net.state_dict()}, "unet_uncond", {"n_feat": 32}, {"diffusion": {"epochs": 7}})
+    meta, state = read_checkpoint(p, "unet_uncond")
+    assert meta["kind"] == "unet_uncond" and meta["arch"] == {"n_feat": 32}
+    assert meta["config"]["diffusion"]["epochs"] == 7
+    assert torch.equal(state["model"]["weight"], net.weight)
+    with pytest.raises(CheckpointError, match="expected 'unet_cond'"):
+        read_checkpoint(p, "unet_cond")
 
 
 class Evil:

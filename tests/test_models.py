@@ -176,3 +176,16 @@ def test_encoder_kernel_sets_what_a_feature_sees(kernel, sees_all):
     assert (x.grad[0, 0, :4, :4].abs().sum() > 0) == sees_all
     assert enc(x).shape == (1, 1, 8, 8)
     assert family_spec("table2", encoder_kernel=kernel).encoder()(torch.rand(2, 3, 32, 32)).shape == (2, 3, 8, 8)
+
+
+@pytest.mark.parametrize("kernel,rows", [(3, 9), (15, 21)])
+def test_cifar10_encoder_kernel_widens_what_a_corner_feature_sees(kernel, rows):
+    """Table II's last (stride-2, 16x16 -> 8x8) convolution (decisions §45): the top-left feature sees image
+    rows 0..8 at kernel 3 and rows 0..20 at kernel 15 (its 15x15 window covers map rows 0..7 of 16, each
+    map row 2 image rows plus the 3x3 layers' reach).  Checked before the LayerNorm."""
+    torch.manual_seed(0)
+    enc = family_spec("table2", encoder_kernel=kernel).encoder()
+    x = torch.rand(1, 3, 32, 32, requires_grad=True)
+    enc.net[:7](x)[0, 0, 0, 0].backward()
+    seen = x.grad[0].abs().sum(dim=(0, 2)) > 0
+    assert seen[:rows].all() and not seen[rows:].any()

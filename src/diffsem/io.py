@@ -57,6 +57,14 @@ def load_checkpoint(
     path: str | Path, kind: str, arch: dict[str, Any] | None = None, config: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Load and check a checkpoint; returns its ``state``.  Every failure is a one-line CheckpointError."""
+    return read_checkpoint(path, kind, arch, config)[1]
+
+
+def read_checkpoint(
+    path: str | Path, kind: str, arch: dict[str, Any] | None = None, config: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``load_checkpoint``'s checks, returning ``(meta, state)``: for the tools that rebuild a model from
+    the architecture and config it was trained with, so the file is read once."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path}: file not found")
@@ -81,7 +89,7 @@ def load_checkpoint(
     if config is not None and recorded != config:
         diff = sorted(k for k in set(config) | set(recorded or {}) if config.get(k) != (recorded or {}).get(k))
         raise CheckpointError(f"checkpoint {path}: trained with a different config (differs in: {', '.join(diff)}); rerun its stage")
-    return blob["state"]
+    return meta, blob["state"]
 
 
 def without_locations(config: Any) -> Any:
