@@ -93,3 +93,23 @@ def test_convergence_table_flags_networks_stopped_by_their_cap_while_improving(t
     head = conv.headline_table(runs, "mnist", 1, [(150, 15.0), (300, 15.0)]).set_index("t")
     assert head.loc[300, "short"] == 0.87 and head.loc[300, "long"] == 0.88
     assert conv.main(["--seed", "1", "--run", f"bad={tmp_path / 'missing'}"]) == 2
+
+
+def test_recipe_probe_augment_shifts_and_mirrors_each_image_on_its_own():
+    """scripts/jscc_recipe_probe.py's --augment (decisions §45): every output image is a 32x32 window of its
+    own reflect-padded input, mirrored or not, with windows and mirrors drawn per image."""
+    import torch
+    import torch.nn.functional as F
+
+    augment = _script("jscc_recipe_probe").augment
+    x = torch.rand(64, 3, 32, 32)
+    out = augment(x, torch.Generator().manual_seed(0))
+    padded = F.pad(x, (4, 4, 4, 4), mode="reflect")
+    found = []
+    for i in range(x.shape[0]):
+        hits = [(dy, dx, m) for dy in range(9) for dx in range(9) for m in (False, True)
+                if torch.equal(out[i], padded[i, :, dy:dy + 32, dx:dx + 32].flip(2) if m else padded[i, :, dy:dy + 32, dx:dx + 32])]
+        assert hits, f"image {i} is not a shifted or mirrored window of its input"
+        found.append(hits[0])
+    assert len({(dy, dx) for dy, dx, _ in found}) > 10 and {m for *_, m in found} == {False, True}
+    assert torch.equal(augment(x, torch.Generator().manual_seed(0)), out)

@@ -748,3 +748,20 @@ def test_unet_band_probe_continues_the_unet_on_one_band(smoke_run, tmp_path):
                          timeout=120, cwd=work)
     assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "--band" in res.stderr
     assert not bad.exists()
+
+
+def test_jscc_recipe_probe_scores_cifar10_stage1_on_validation(smoke_run):
+    """scripts/jscc_recipe_probe.py trains stage 1 under one recipe on the run's CIFAR-10 training split and
+    prints the selected epoch's validation accuracy at each --val-t (decisions §45); MNIST refuses --augment
+    (a mirrored digit is another digit) in one line."""
+    work, repo = smoke_run
+    probe = [sys.executable, str(repo / "scripts/jscc_recipe_probe.py"), "--root", str(work), "--scale", "smoke"]
+    res = subprocess.run([*probe, "--dataset", "cifar10", "--epochs", "1", "--encoder-kernel", "15", "--augment",
+                          "--val-t", "0,300"], capture_output=True, text=True, timeout=600, cwd=work)
+    assert res.returncode == 0, res.stderr[-2000:]
+    row = res.stdout.strip().splitlines()[-1]
+    assert row.startswith("| cifar10 table2 (kernel 15, augmented) |") and "| 1/1 |" in row
+    assert all(0 <= float(a) <= 1 for a in row.rstrip(" |").split("|")[-1].split(" / "))
+    res = subprocess.run([*probe, "--dataset", "mnist", "--augment"], capture_output=True, text=True, timeout=300,
+                         cwd=work)
+    assert res.returncode != 0 and "--augment" in res.stderr and len(res.stderr.strip().splitlines()) == 1
