@@ -1,12 +1,13 @@
 """Every results table of docs/results.md for one dataset, from a finished run's reports/ and logs/.
 
-    python scripts/results_table.py [--dataset mnist] [--root .] [--seed 0] [--snr 15]
+    python scripts/results_table.py [--dataset mnist] [--root .] [--seed 0] [--snr 15] [--curves-only]
 
 Sections: learning curves (converged or not), the accuracy grid, the paper's claims with paired tests
 (reports/<ds>/seed<k>/comparisons.csv, Holm-adjusted) and a verdict each, the attackers (inversion and
 semantic) and the attack study, the feature ceiling, the receiver
 and guidance searches (validation), and wall time per rule.  Numbers only; the prose is the reader's.
 Per-run tables are one training seed's (--seed); the across-seed table reads reports/seeds/<ds>.csv.
+``--curves-only`` prints the learning-curve table alone, for a run still in progress.
 """
 
 import argparse
@@ -355,8 +356,15 @@ def main() -> None:
     ap.add_argument("--root", default=".")
     ap.add_argument("--seed", type=int, default=0, help="the training seed whose run the per-run tables show")
     ap.add_argument("--snr", type=float, default=15.0)
+    ap.add_argument("--curves-only", action="store_true",
+                    help="only the learning-curve table: for a run whose later stages have not run yet (no metrics.csv)")
     a = ap.parse_args()
     run = Paths(Path(a.root), a.dataset, a.seed)
+    if a.curves_only:
+        if not (run.dir("reports") / "curves").is_dir():
+            raise SystemExit(f"results_table: {run.dir('reports') / 'curves'} not found; run a training stage first")
+        curves(run)
+        return
     path = run.dir("reports") / "metrics.csv"
     if not path.is_file():
         raise SystemExit(f"results_table: {path} not found; run the pipeline first")

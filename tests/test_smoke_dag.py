@@ -1,6 +1,7 @@
 """A smoke run of the whole Snakemake DAG on a small subset (scale=smoke), in a temporary directory."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -765,3 +766,25 @@ def test_jscc_recipe_probe_scores_cifar10_stage1_on_validation(smoke_run):
     res = subprocess.run([*probe, "--dataset", "mnist", "--augment"], capture_output=True, text=True, timeout=300,
                          cwd=work)
     assert res.returncode != 0 and "--augment" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_results_table_prints_a_finished_run_and_the_curves_of_one_in_progress(smoke_run, tmp_path):
+    """scripts/results_table.py: a finished run's tables (curves and the paper's claims among them); with
+    --curves-only, a run that has trained only stage 1 (no metrics.csv) gets its curve row, and a run with no
+    curves at all is refused in one line."""
+    work, repo = smoke_run
+    script = [sys.executable, str(repo / "scripts/results_table.py"), "--root"]
+    res = subprocess.run([*script, str(work)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "### Learning curves" in res.stdout and "| jscc |" in res.stdout
+    partial = tmp_path / "partial"
+    (partial / "reports/mnist/seed0/curves").mkdir(parents=True)
+    shutil.copy(work / "reports/mnist/seed0/curves/jscc.csv", partial / "reports/mnist/seed0/curves/jscc.csv")
+    res = subprocess.run([*script, str(partial)], capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "metrics.csv not found" in res.stderr
+    res = subprocess.run([*script, str(partial), "--curves-only"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = [r for r in res.stdout.splitlines() if r.startswith("| jscc |")]
+    assert len(rows) == 1 and "/" in rows[0]
+    res = subprocess.run([*script, str(tmp_path / "none"), "--curves-only"], capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1 and "curves" in res.stderr
