@@ -1,13 +1,14 @@
 """Every results table of docs/results.md for one dataset, from a finished run's reports/ and logs/.
 
-    python scripts/results_table.py [--dataset mnist] [--root .] [--seed 0] [--snr 15] [--curves-only]
+    python scripts/results_table.py [--dataset mnist] [--root .] [--seed 0] [--snr 15] [--curves-only [--epochs-of jscc]]
 
 Sections: learning curves (converged or not), the accuracy grid, the paper's claims with paired tests
 (reports/<ds>/seed<k>/comparisons.csv, Holm-adjusted) and a verdict each, the attackers (inversion and
 semantic) and the attack study, the feature ceiling, the receiver
 and guidance searches (validation), and wall time per rule.  Numbers only; the prose is the reader's.
 Per-run tables are one training seed's (--seed); the across-seed table reads reports/seeds/<ds>.csv.
-``--curves-only`` prints the learning-curve table alone, for a run still in progress.
+``--curves-only`` prints the learning-curve table alone, for a run still in progress (``--epochs-of STAGE``: and
+every epoch of that stage's curve).
 """
 
 import argparse
@@ -73,6 +74,23 @@ def curves(run: Paths) -> None:
         delta = f"{np.nanmean(deltas):+.4f}" if not np.isnan(deltas).all() else "—"
         print(f"| {f.stem}{' (%d points)' % len(groups) if len(groups) > 1 else ''} | {rng(runs)} / {cap or '?'} | "
               f"{rng(sel)} | {metric} | {fmt(bests)} | {delta} | {status} |")
+    print()
+
+
+def epoch_table(run: Paths, stem: str) -> None:
+    """Every epoch of one stage's curve (``curves/<stem>.csv``), the selected epoch marked ✓."""
+    path = run.dir("reports") / "curves" / f"{stem}.csv"
+    if not path.is_file():
+        raise SystemExit(f"results_table: {path} not found")
+    d = pd.read_csv(path)
+    cols = [c for c in d.columns if c not in ("max_epochs", "selected", "epoch")]
+    print(f"{stem}, every epoch (`{path}`; ✓ = the selected epoch):\n")
+    print("| epoch | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
+    for _, r in d.iterrows():
+        mark = " ✓" if r.get("selected", 0) == 1 else ""
+        cells = [f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols]
+        print(f"| {int(r.epoch)}{mark} | " + " | ".join(cells) + " |")
     print()
 
 
@@ -358,12 +376,16 @@ def main() -> None:
     ap.add_argument("--snr", type=float, default=15.0)
     ap.add_argument("--curves-only", action="store_true",
                     help="only the learning-curve table: for a run whose later stages have not run yet (no metrics.csv)")
+    ap.add_argument("--epochs-of", metavar="STAGE", default=None,
+                    help="with --curves-only: also every epoch of curves/STAGE.csv (e.g. jscc)")
     a = ap.parse_args()
     run = Paths(Path(a.root), a.dataset, a.seed)
     if a.curves_only:
         if not (run.dir("reports") / "curves").is_dir():
             raise SystemExit(f"results_table: {run.dir('reports') / 'curves'} not found; run a training stage first")
         curves(run)
+        if a.epochs_of:
+            epoch_table(run, a.epochs_of)
         return
     path = run.dir("reports") / "metrics.csv"
     if not path.is_file():

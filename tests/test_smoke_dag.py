@@ -1,6 +1,7 @@
 """A smoke run of the whole Snakemake DAG on a small subset (scale=smoke), in a temporary directory."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -786,5 +787,10 @@ def test_results_table_prints_a_finished_run_and_the_curves_of_one_in_progress(s
     assert res.returncode == 0, res.stderr[-2000:]
     rows = [r for r in res.stdout.splitlines() if r.startswith("| jscc |")]
     assert len(rows) == 1 and "/" in rows[0]
+    res = subprocess.run([*script, str(partial), "--curves-only", "--epochs-of", "jscc"], capture_output=True, text=True,
+                         timeout=300)
+    curve = pd.read_csv(partial / "reports/mnist/seed0/curves/jscc.csv")
+    epochs = [r for r in res.stdout.splitlines() if re.match(r"\| \d+( ✓)? \|", r)]
+    assert res.returncode == 0 and len(epochs) == len(curve) and sum("✓" in r for r in epochs) == 1
     res = subprocess.run([*script, str(tmp_path / "none"), "--curves-only"], capture_output=True, text=True, timeout=300)
     assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1 and "curves" in res.stderr
