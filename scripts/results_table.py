@@ -1,14 +1,14 @@
 """Every results table of docs/results.md for one dataset, from a finished run's reports/ and logs/.
 
-    python scripts/results_table.py [--dataset mnist] [--root .] [--seed 0] [--snr 15] [--curves-only [--epochs-of jscc]]
+    python scripts/results_table.py [--dataset mnist] [--root .] [--seed 0] [--snr 15] [--curves-only] [--epochs-of jscc]
 
 Sections: learning curves (converged or not), the accuracy grid, the paper's claims with paired tests
 (reports/<ds>/seed<k>/comparisons.csv, Holm-adjusted) and a verdict each, the attackers (inversion and
 semantic) and the attack study, the feature ceiling, the receiver
 and guidance searches (validation), and wall time per rule.  Numbers only; the prose is the reader's.
 Per-run tables are one training seed's (--seed); the across-seed table reads reports/seeds/<ds>.csv.
-``--curves-only`` prints the learning-curve table alone, for a run still in progress (``--epochs-of STAGE``: and
-every epoch of that stage's curve).
+``--curves-only`` prints the learning-curve table alone, for a run still in progress; ``--epochs-of STAGE`` adds
+every epoch of that stage's curve (and implies ``--curves-only``).
 """
 
 import argparse
@@ -379,10 +379,10 @@ def main() -> None:
     ap.add_argument("--curves-only", action="store_true",
                     help="only the learning-curve table: for a run whose later stages have not run yet (no metrics.csv)")
     ap.add_argument("--epochs-of", metavar="STAGE", default=None,
-                    help="with --curves-only: also every epoch of curves/STAGE.csv (e.g. jscc)")
+                    help="every epoch of curves/STAGE.csv (e.g. jscc) after the curve table; implies --curves-only")
     a = ap.parse_args()
     run = Paths(Path(a.root), a.dataset, a.seed)
-    if a.curves_only:
+    if a.curves_only or a.epochs_of:
         if not (run.dir("reports") / "curves").is_dir():
             raise SystemExit(f"results_table: {run.dir('reports') / 'curves'} not found; run a training stage first")
         curves(run)
