@@ -9,6 +9,7 @@ from diffsem.config import load_config
 from diffsem.attack_study import study_config
 from diffsem.prior_attack import prior_config, prior_unet_config
 from diffsem.training import _without_cap
+from script_modules import load_script
 
 
 def _with_adversary(cfg, **kw):
@@ -52,22 +53,12 @@ def test_a_new_judge_recipe_keeps_the_ibal_inversion_nets():
             == _without_cap(inversion_config(cfg, "mnist", "ibal-d"), "adversary"))
 
 
-def _script(name):
-    import importlib.util
-
-    path = Path(__file__).parents[1] / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_convergence_table_flags_networks_stopped_by_their_cap_while_improving(tmp_path):
     """scripts/attacker_convergence.py: a network whose best epoch is within `patience` of its cap is still
     improving; one that stopped on its own patience is not; the headline table reads each run's eval/*.csv."""
     import pandas as pd
 
-    conv = _script("attacker_convergence")
+    conv = load_script("attacker_convergence")
 
     def curve(points):  # point -> (epochs run, best epoch, cap)
         rows = []
@@ -101,7 +92,7 @@ def test_recipe_probe_augment_shifts_and_mirrors_each_image_on_its_own():
     import torch
     import torch.nn.functional as F
 
-    augment = _script("jscc_recipe_probe").augment
+    augment = load_script("jscc_recipe_probe").augment
     x = torch.rand(64, 3, 32, 32)
     out = augment(x, torch.Generator().manual_seed(0))
     padded = F.pad(x, (4, 4, 4, 4), mode="reflect")

@@ -13,6 +13,7 @@ import yaml
 
 from diffsem.config import load_config
 from diffsem.evaluate import METRICS_COLUMNS, RECEIVERS, SYSTEMS, paper_rows
+from script_modules import load_script
 from smoke_project import snakemake as _snakemake
 
 
@@ -692,11 +693,7 @@ def test_core_summary_matches_the_collected_metrics(smoke_run):
     """scripts/core_summary.py (runs without every baseline) reads the same headline numbers as metrics.csv,
     pairs E-DiffSem with the baselines whose parts exist, and a seed that was never run is refused in one line."""
     work, repo = smoke_run
-    sys.path.insert(0, str(repo / "scripts"))
-    try:
-        from core_summary import seed_frames
-    finally:
-        sys.path.remove(str(repo / "scripts"))
+    seed_frames = load_script("core_summary").seed_frames
     from diffsem.seeds import headline_accuracies
     from diffsem.stages import Paths, headline_points
 
