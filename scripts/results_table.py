@@ -69,8 +69,8 @@ def curves(run: Paths) -> None:
         else:
             status = ("still improving at the cap: under-trained" if hit_cap
                       else "early-stopped on a plateau" if max(runs) < (cap or 10**9)
-                      # its patience had not run out: the cap, not a plateau, ended it
-                      else "stopped by the cap, not by early stopping: not shown to have plateaued")
+                      # the cap ended it: whether its patience had run out too depends on the patience, not shown here
+                      else f"ran to the cap, best {max(runs) - sel[0]} epoch(s) before it")
         rng = lambda v: f"{min(v)}" if min(v) == max(v) else f"{min(v)}–{max(v)}"  # noqa: E731
         fmt = lambda v: f"{np.nanmean(v):.4f}"  # noqa: E731
         delta = f"{np.nanmean(deltas):+.4f}" if not np.isnan(deltas).all() else "—"
