@@ -23,13 +23,14 @@ import pandas as pd
 from diffsem.evaluate import attack_rows, paper_rows
 from diffsem.frontier import attacker_at_ssim, matched_ssim
 from diffsem.stages import Paths
-from diffsem.stats import verdict
+from diffsem.stats import tail_trend, verdict
 
 TAB = "\t"
 # the paper's numbers (MNIST Fig. 4 / Sec. IV-B at 15 dB, t = 300; CIFAR-10 Sec. IV-C at t = 150)
 PAPER = {"mnist": {"t": 300, "classifier": 0.84, "attacker": 0.62, "diffsem": 0.84 + 0.0335, "e-diffsem": 0.84 + 0.1003},
          "cifar10": {"t": 150, "classifier": 0.873, "diffsem": 0.917, "e-diffsem": 0.933, "attacker": 0.587}}
 METRIC = {"val_acc_mean": "max", "val_eps_mse": "min", "val_mse": "min", "val_acc": "max"}
+TAIL = 10  # epochs at the end of a curve whose fitted slope says whether it had plateaued (stats.tail_trend)
 
 
 def se(p: float, n: int) -> float:
@@ -43,8 +44,9 @@ def at_ssim(df: pd.DataFrame, system: str, ssim: float) -> tuple[float, int]:
 
 def curves(run: Paths) -> None:
     print("### Learning curves (validation; `%s/curves/*.csv`, figure `curves.png`)\n" % run.dir("reports"))
-    print("| stage | epochs run / cap | selected epoch | selection metric | best | change over the last 5 epochs before the best | status |")
-    print("|---|---|---|---|---|---|---|")
+    print("| stage | epochs run / cap | selected epoch | selection metric | best | change over the last 5 epochs before the best "
+          f"| last {TAIL} epochs' fitted slope, % of best per 10 epochs (95 % CI; curves of ≥ {2 * TAIL} epochs) | status |")
+    print("|---|---|---|---|---|---|---|---|")
     cdir = run.dir("reports") / "curves"
     for f in sorted(cdir.glob("*.csv")):
         d = pd.read_csv(f)
@@ -52,7 +54,7 @@ def curves(run: Paths) -> None:
         if metric is None:
             continue
         groups = list(d.groupby("point")) if "point" in d else [(None, d)]
-        runs, bests, sel, deltas, hit_cap = [], [], [], [], 0
+        runs, bests, sel, deltas, trends, hit_cap = [], [], [], [], [], 0
         cap = int(d.max_epochs.max()) if "max_epochs" in d else _cap(run, f.stem)
         for _, g in groups:
             g = g.sort_values("epoch")
@@ -63,19 +65,32 @@ def curves(run: Paths) -> None:
             before = g[g.epoch <= b.epoch - 5]
             deltas.append(float(b[metric] - before[metric].iloc[-1]) if len(before) else float("nan"))
             hit_cap += int(b.epoch == g.epoch.max() and len(g) >= (cap or 0))
+            if len(g) >= 2 * TAIL:  # a shorter curve's last TAIL epochs still hold its first climb
+                trends.append(tail_trend(g[metric].to_numpy(), TAIL))
+        better = METRIC[metric]
+        pct = [1000.0 * tr.slope / abs(b) for tr, b in zip(trends, bests) if b]  # per epoch -> % of best per 10
+        rising = [p for tr, p in zip(trends, pct) if tr.verdict(better) == "still improving"]
         if len(groups) > 1:
             status = (f"{hit_cap}/{len(groups)} points still improving at the cap" if hit_cap
                       else "plateaued at every point")
+            slope = (f"{len(rising)}/{len(trends)} fitted points still improving"
+                     + (f" (steepest {max(rising, key=abs):+.2f} %)" if rising else "") if trends else "—")
         else:
+            tr = trends[0] if trends else None
+            scale = pct[0] / tr.slope if tr and tr.slope else 0.0
+            slope = (f"{tr.slope * scale:+.2f} % ({tr.lo * scale:+.2f}, {tr.hi * scale:+.2f}): {tr.verdict(better)}"
+                     if tr else "—")
             status = ("still improving at the cap: under-trained" if hit_cap
                       else "early-stopped on a plateau" if max(runs) < (cap or 10**9)
-                      # the cap ended it: whether its patience had run out too depends on the patience, not shown here
-                      else f"ran to the cap, best {max(runs) - sel[0]} epoch(s) before it")
+                      # the cap ended it: the tail's slope says whether more epochs would have helped
+                      else f"ran to the cap, best {max(runs) - sel[0]} epoch(s) before it"
+                      + ("" if tr is None else "; still improving: under-trained" if tr.verdict(better) == "still improving"
+                         else f"; {tr.verdict(better)} over its last {tr.n} epochs"))
         rng = lambda v: f"{min(v)}" if min(v) == max(v) else f"{min(v)}–{max(v)}"  # noqa: E731
         fmt = lambda v: f"{np.nanmean(v):.4f}"  # noqa: E731
         delta = f"{np.nanmean(deltas):+.4f}" if not np.isnan(deltas).all() else "—"
         print(f"| {f.stem}{' (%d points)' % len(groups) if len(groups) > 1 else ''} | {rng(runs)} / {cap or '?'} | "
-              f"{rng(sel)} | {metric} | {fmt(bests)} | {delta} | {status} |")
+              f"{rng(sel)} | {metric} | {fmt(bests)} | {delta} | {slope} | {status} |")
     print()
 
 

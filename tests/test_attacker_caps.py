@@ -104,3 +104,21 @@ def test_recipe_probe_augment_shifts_and_mirrors_each_image_on_its_own():
         found.append(hits[0])
     assert len({(dy, dx) for dy, dx, _ in found}) > 10 and {m for *_, m in found} == {False, True}
     assert torch.equal(augment(x, torch.Generator().manual_seed(0)), out)
+
+
+def test_recipe_probe_augments_digits_by_two_pixel_shifts_never_mirrored():
+    """The probe's MNIST augmentation (decisions §46, AUGMENTATION["table1"]): each 28x28 digit is a window of
+    its 2-pixel padded copy, shifted per image, and never mirrored (a mirrored digit is another digit)."""
+    import torch
+    import torch.nn.functional as F
+
+    probe = load_script("jscc_recipe_probe")
+    x = torch.rand(64, 1, 28, 28)
+    out = probe.augment(x, torch.Generator().manual_seed(0), **probe.AUGMENTATION["table1"])
+    padded = F.pad(x, (2, 2, 2, 2), mode="reflect")
+    shifts = []
+    for i in range(x.shape[0]):
+        hits = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(out[i], padded[i, :, dy:dy + 28, dx:dx + 28])]
+        assert hits, f"image {i} is not a shifted window of its input"
+        shifts.append(hits[0])
+    assert len(set(shifts)) > 10 and any(s != (2, 2) for s in shifts)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from diffsem.stats import compare, holm, mcnemar_exact, paired_bootstrap_ci, seed_ci, verdict
+from diffsem.stats import compare, holm, mcnemar_exact, paired_bootstrap_ci, seed_ci, tail_trend, verdict
 
 
 def test_mcnemar_exact_matches_the_binomial_closed_form():
@@ -46,6 +46,25 @@ def test_seed_ci_is_student_t():
     assert (m, n) == (pytest.approx(0.82), 3)
     assert half == pytest.approx(sps.t.ppf(0.975, 2) * 0.02 / math.sqrt(3))
     assert math.isnan(seed_ci([0.8])[1])
+
+
+def test_tail_trend_is_the_least_squares_slope_of_the_curve_s_tail_with_its_t_interval():
+    """stats.tail_trend: the slope of the last `last` values against their epoch (numpy's polyfit), its
+    interval slope ± t(n−2)·SE (SE from the residuals' closed form), and the verdict by the interval's sign."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.full(5, 9.0), 1.0 - 0.01 * np.arange(12) + rng.normal(0, 0.003, 12)]
+    tr = tail_trend(y, last=12)
+    x, tail = np.arange(12.0), y[-12:]
+    slope, icept = np.polyfit(x, tail, 1)
+    resid = tail - (slope * x + icept)
+    se = math.sqrt(resid @ resid / 10 / ((x - x.mean()) @ (x - x.mean())))
+    assert tr.n == 12 and tr.slope == pytest.approx(slope)
+    assert (tr.lo, tr.hi) == (pytest.approx(slope - sps.t.ppf(0.975, 10) * se), pytest.approx(slope + sps.t.ppf(0.975, 10) * se))
+    assert tr.verdict("min") == "still improving" and tr.verdict("max") == "worsening"
+    flat = tail_trend([5.0, 1.0, 1.02, 0.99, 1.01, 1.0, 1.01, 0.99, 1.02, 1.0], last=9)  # a palindrome: slope 0
+    assert flat.slope == pytest.approx(0, abs=1e-12) and flat.lo < 0 < flat.hi
+    assert flat.verdict("min") == flat.verdict("max") == "flat"
+    assert math.isnan(tail_trend([1.0, 0.9]).slope)
 
 
 def test_compare_pairs_receivers_and_attacker_on_the_same_images():

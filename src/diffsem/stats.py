@@ -102,6 +102,36 @@ def seed_ci(values, level: float = 0.95) -> tuple[float, float, int]:
     return float(v.mean()), float(half), n
 
 
+@dataclass(frozen=True)
+class Trend:
+    """A learning curve's tail fitted by a straight line: the change per epoch of the validation metric,
+    its 95 % interval, and the number of epochs fitted."""
+
+    slope: float
+    lo: float
+    hi: float
+    n: int
+
+    def verdict(self, better: str) -> str:
+        """'still improving' when the whole interval points the better way (``better``: 'min' or 'max'),
+        'worsening' when it points the other way, 'flat' when it holds zero."""
+        sign = -1.0 if better == "min" else 1.0
+        lo, hi = sorted((sign * self.lo, sign * self.hi))
+        return "still improving" if lo > 0 else "worsening" if hi < 0 else "flat"
+
+
+def tail_trend(values, last: int = 10, level: float = 0.95) -> Trend:
+    """Least-squares slope of the last ``last`` values of a curve against their epoch, with its Student-t
+    interval (scipy.stats.linregress).  The answer to "would more epochs have helped?" for a run that ended
+    at its cap: an interval holding zero is a plateau at the curve's epoch-to-epoch noise."""
+    v = np.asarray(values, float)[-last:]
+    if v.size < 3:
+        return Trend(math.nan, math.nan, math.nan, int(v.size))
+    fit = stats.linregress(np.arange(v.size, dtype=float), v)
+    half = stats.t.ppf(0.5 + level / 2, v.size - 2) * fit.stderr
+    return Trend(float(fit.slope), float(fit.slope - half), float(fit.slope + half), int(v.size))
+
+
 def correctness_table(pred: pd.DataFrame) -> pd.DataFrame:
     """Per-sample predictions (evaluate.PRED_COLUMNS) -> one 0/1 column per receiver and attacker
     ("<system>:<role>" for the attackers' roles),
