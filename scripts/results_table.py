@@ -66,20 +66,18 @@ def curves(run: Paths) -> None:
             deltas.append(float(b[metric] - before[metric].iloc[-1]) if len(before) else float("nan"))
             hit_cap += int(b.epoch == g.epoch.max() and len(g) >= (cap or 0))
             if len(g) >= 2 * TAIL:  # a shorter curve's last TAIL epochs still hold its first climb
-                trends.append(tail_trend(g[metric].to_numpy(), TAIL))
+                # slope per epoch -> % of the best value per 10 epochs
+                trends.append((tail_trend(g[metric].to_numpy(), TAIL), 1000.0 / abs(bests[-1]) if bests[-1] else 0.0))
         better = METRIC[metric]
-        pct = [1000.0 * tr.slope / abs(b) for tr, b in zip(trends, bests) if b]  # per epoch -> % of best per 10
-        rising = [p for tr, p in zip(trends, pct) if tr.verdict(better) == "still improving"]
+        rising = [tr.slope * k for tr, k in trends if tr.verdict(better) == "still improving"]
         if len(groups) > 1:
             status = (f"{hit_cap}/{len(groups)} points still improving at the cap" if hit_cap
                       else "plateaued at every point")
             slope = (f"{len(rising)}/{len(trends)} fitted points still improving"
                      + (f" (steepest {max(rising, key=abs):+.2f} %)" if rising else "") if trends else "—")
         else:
-            tr = trends[0] if trends else None
-            scale = pct[0] / tr.slope if tr and tr.slope else 0.0
-            slope = (f"{tr.slope * scale:+.2f} % ({tr.lo * scale:+.2f}, {tr.hi * scale:+.2f}): {tr.verdict(better)}"
-                     if tr else "—")
+            tr, k = trends[0] if trends else (None, 0.0)
+            slope = f"{tr.slope * k:+.2f} % ({tr.lo * k:+.2f}, {tr.hi * k:+.2f}): {tr.verdict(better)}" if tr else "—"
             status = ("still improving at the cap: under-trained" if hit_cap
                       else "early-stopped on a plateau" if max(runs) < (cap or 10**9)
                       # the cap ended it: the tail's slope says whether more epochs would have helped
