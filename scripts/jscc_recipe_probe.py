@@ -75,6 +75,12 @@ def main() -> None:
     ap.add_argument("--augment", action="store_true",
                     help="the family's usual augmentation of the training images: CIFAR-10 random 4-pixel shifts "
                          "and left-right mirroring, MNIST random 2-pixel shifts (no mirroring)")
+    ap.add_argument("--patience", type=int, default=None,
+                    help="early stop after this many epochs without a better selection mean (default: the dataset's "
+                         "jscc.patience at this scale)")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="score (and select) an exponential moving average of the weights with this decay per step "
+                         "(training.fit's ema; 0: the weights themselves)")
     ap.add_argument("--per-batch", action="store_true", help="one T' per batch instead of one per sample")
     ap.add_argument("--init-seed", type=int, default=1, help="seed of the probe's own initialisation and T' draws")
     ap.add_argument("--p-clean", type=float, default=0.0,
@@ -95,6 +101,8 @@ def main() -> None:
         lo, hi = (int(v) for v in bounds)
         if not 0 <= lo <= hi <= cfg.schedule.T:
             raise ValueError(f"--t-range must be two steps 0 <= lo <= hi <= {cfg.schedule.T}, got {args.t_range!r}")
+        if not 0 <= args.ema < 1:
+            raise ValueError(f"--ema must be a decay in [0, 1), got {args.ema}")
         if not 0 <= args.p_clean <= 1 or (args.p_clean and args.per_batch):
             raise ValueError(f"--p-clean must be in [0, 1] and needs per-sample T', got {args.p_clean}")
         val_t = tuple(int(v) for v in args.val_t.split(",") if v.strip().isdigit())
@@ -134,10 +142,11 @@ def main() -> None:
 
     opt, lrs = make_optimizer(list(enc.parameters()) + list(clf.parameters()), lr, mode="max")
     res = fit("probe", {"encoder": enc, "classifier": clf}, opt, lrs, args.epochs, split.tr_x.shape[0], batch, g,
-              step, validation=Validation(score, "acc_mean", "max", 6))
+              step, validation=Validation(score, "acc_mean", "max", cfg.jscc.patience if args.patience is None else args.patience),
+              ema=args.ema)
     best = next(r for r in res.curve if r["selected"])
     encoder = spec.family if args.encoder == "table1" else "global head"  # table1 | table2: the paper's encoder
-    print(f"| {args.dataset} {encoder} (kernel {kernel}{', augmented' if args.augment else ''}) | "
+    print(f"| {args.dataset} {encoder} (kernel {kernel}{', augmented' if args.augment else ''}{f', EMA {args.ema:g}' if args.ema else ''}) | "
           f"{'batch' if args.per_batch else 'sample'} | [{lo}, {hi}] p0={args.p_clean:g} | {lr:g} | {batch} | "
           f"{best['epoch']}/{len(res.curve)} | " + " / ".join(f"{best[f'val_acc_t{t}']:.4f}" for t in val_t) + " |")
 

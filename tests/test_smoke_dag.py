@@ -751,8 +751,9 @@ def test_unet_band_probe_continues_the_unet_on_one_band(smoke_run, tmp_path):
 
 def test_jscc_recipe_probe_scores_cifar10_stage1_on_validation(smoke_run):
     """scripts/jscc_recipe_probe.py trains stage 1 under one recipe on the run's CIFAR-10 training split and
-    prints the selected epoch's validation accuracy at each --val-t (decisions §45); a bad --t-range is refused
-    in one line before any training."""
+    prints the selected epoch's validation accuracy at each --val-t (decisions §45); on MNIST it can score a
+    moving average of the weights (--ema, decisions §46); a bad --t-range or --ema is refused in one line before
+    any training."""
     work, repo = smoke_run
     probe = [sys.executable, str(repo / "scripts/jscc_recipe_probe.py"), "--root", str(work), "--scale", "smoke"]
     res = subprocess.run([*probe, "--dataset", "cifar10", "--epochs", "1", "--encoder-kernel", "15", "--augment",
@@ -764,6 +765,13 @@ def test_jscc_recipe_probe_scores_cifar10_stage1_on_validation(smoke_run):
     res = subprocess.run([*probe, "--dataset", "mnist", "--augment", "--t-range", "0,5000"], capture_output=True,
                          text=True, timeout=300, cwd=work)
     assert res.returncode != 0 and "--t-range" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = subprocess.run([*probe, "--dataset", "mnist", "--epochs", "2", "--ema", "0.9", "--val-t", "0"],
+                         capture_output=True, text=True, timeout=300, cwd=work)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1].startswith("| mnist table1 (kernel 15, EMA 0.9) |")
+    res = subprocess.run([*probe, "--dataset", "mnist", "--ema", "1"], capture_output=True, text=True, timeout=300,
+                         cwd=work)
+    assert res.returncode != 0 and "--ema" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
 def test_results_table_prints_a_finished_run_and_the_curves_of_one_in_progress(smoke_run, tmp_path):

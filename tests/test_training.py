@@ -220,3 +220,59 @@ def test_forward_noised_draws_t_from_its_range_and_is_eq_11():
     assert torch.allclose(f_t, a.sqrt() * f0 + (1 - a).sqrt() * eps)
     _, t_all, _ = forward_noised(f0, ab, 500, torch.Generator().manual_seed(0))
     assert int(t_all.min()) >= 1 and int(t_all.min()) < 20 and int(t_all.max()) <= 500
+
+
+def _constant_gradient_run(ema, epochs, validation_of=None, path=None, meta=None):
+    """A weight moved by plain SGD along a constant gradient: after step k it is w0 - k * lr * c.
+    ``validation_of(module)`` builds the run's Validation around the module being trained."""
+    w = torch.nn.Parameter(torch.full((3,), 2.0))
+    holder = torch.nn.Module()
+    holder.w = w
+    validation = validation_of(holder) if validation_of else None
+    opt = torch.optim.SGD([w], lr=0.1)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, min_lr=0.1)  # never below lr: the steps stay equal
+    c = torch.tensor([1.0, -2.0, 0.5])
+    res = fit("t", {"m": holder}, opt, sched, epochs, 32, 8, torch.Generator().manual_seed(0),
+              lambda idx: (w * c).sum(), path, meta, validation=validation, ema=ema)
+    return holder, res, c
+
+
+def _ema_of_trajectory(decay, n_steps, c):
+    """torch.optim.swa_utils' EMA of the weights after steps 1..n: the first copied, then decay-weighted."""
+    avg = None
+    for k in range(1, n_steps + 1):
+        wk = torch.full((3,), 2.0) - k * 0.1 * c
+        avg = wk.clone() if avg is None else decay * avg + (1 - decay) * wk
+    return avg
+
+
+def test_fit_with_ema_ends_with_and_scores_the_moving_average_of_the_weights():
+    """fit(ema=d) (decisions §48): the modules end with the exponential moving average of the weights after every
+    optimiser step; validation scores the averaged weights while training continues from the trained ones (the
+    trajectory stays the constant-gradient line); the selected epoch's state is the average at that epoch."""
+    holder, res, c = _constant_gradient_run(0.9, 3)
+    assert torch.allclose(holder.w.detach(), _ema_of_trajectory(0.9, 12, c), atol=1e-6)
+    seen = []
+
+    def validation_of(module):
+        def score():
+            seen.append(module.w.detach().clone())
+            return {"v": float(-len(seen) if len(seen) == 3 else len(seen))}  # epoch 2 is the best
+        return Validation(score, "v", "max")
+
+    holder, res, c = _constant_gradient_run(0.9, 3, validation_of)
+    for epoch, w in enumerate(seen, start=1):
+        assert torch.allclose(w, _ema_of_trajectory(0.9, 4 * epoch, c), atol=1e-6)
+    assert res.best_epoch == 2 and torch.allclose(holder.w.detach(), seen[1])
+
+
+def test_fit_with_ema_resumes_to_what_an_uninterrupted_run_gives(tmp_path):
+    """The moving average is part of the resume state: 2 epochs, then a rerun to 4, equals 4 in one go."""
+    meta = {"stage": {"epochs": 4}}
+    whole, _, _ = _constant_gradient_run(0.8, 4, path=tmp_path / "whole.pt", meta=meta)
+    _constant_gradient_run(0.8, 2, path=tmp_path / "part.pt", meta={"stage": {"epochs": 2}})
+    part = torch.load(tmp_path / "part.pt", weights_only=True)
+    assert set(part["averaged"]) == {"m"}
+    torch.save({**part, "meta": meta}, tmp_path / "part.pt")  # the same run under the larger cap
+    resumed, res, _ = _constant_gradient_run(0.8, 4, path=tmp_path / "part.pt", meta=meta)
+    assert len(res.losses) == 4 and torch.equal(resumed.w.detach(), whole.w.detach())

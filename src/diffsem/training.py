@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import copy
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from .io import CheckpointError, as_recorded, atomic_path, without_locations
@@ -120,6 +122,7 @@ def fit(
     validation: Validation | None = None,
     extendable: str | None = None,
     on_epoch: Callable[[int], None] | None = None,
+    ema: float = 0.0,
 ) -> FitResult:
     """Run up to ``epochs`` epochs of ``step(batch_indices) -> loss``.
 
@@ -131,12 +134,16 @@ def fit(
     cap continues the saved state instead of starting over (the state holds the latest weights, and
     the best epoch's separately, so continuing equals an uninterrupted run with the larger cap).
     ``on_epoch(epoch)`` (0-based) runs at the start of every epoch, after the modules are put in training
-    mode (e.g. the IBAL authors' full decoder epoch before each system epoch).
+    mode (e.g. the IBAL authors' full decoder epoch before each system epoch).  ``ema`` > 0 keeps an
+    exponential moving average of the weights (decay ``ema`` per optimiser step; torch.optim.swa_utils):
+    validation scores the averaged weights, the best epoch's state is theirs, and the modules end with them.
     """
     gens = (g, *extra_generators)
     st = _State()
+    averaged = {k: AveragedModel(m, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True)
+                for k, m in modules.items()} if ema else {}
     if resume_path is not None and Path(resume_path).is_file():
-        st = _restore(resume_path, resume_meta or {}, modules, opt, sched, gens, extendable, epochs)
+        st = _restore(resume_path, resume_meta or {}, modules, opt, sched, gens, extendable, epochs, averaged)
         print(f"{stage}: resumed after epoch {st.epoch} from {resume_path}", flush=True)
     for epoch in range(st.epoch, epochs):
         warm = validation is not None and validation.select and epoch + 1 <= validation.start_epoch
@@ -157,6 +164,8 @@ def fit(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            for k, a in averaged.items():
+                a.update_parameters(modules[k])
             total = total + loss.detach() * idx.numel()
             count += idx.numel()
         guard.check(stage, epoch)  # before anything of this epoch is saved
@@ -166,7 +175,7 @@ def fit(
         if validation is not None:
             for m in modules.values():
                 m.eval()
-            with torch.no_grad():
+            with torch.no_grad(), _averaged_weights(modules, averaged):
                 scores = {k: float(v) for k, v in validation.score().items()}
             row.update({f"val_{k}": v for k, v in scores.items()})
         if warm:
@@ -176,7 +185,8 @@ def fit(
             sched.step(value)
             if validation.better(value, st.best_value):
                 st.best_value, st.best_epoch = value, epoch + 1
-                st.best_state = {k: copy.deepcopy(m.state_dict()) for k, m in modules.items()}
+                st.best_state = {k: copy.deepcopy((averaged[k].module if averaged else m).state_dict())
+                                 for k, m in modules.items()}
             msg = f" val {validation.monitor} {value:.5f} (best {st.best_value:.5f} @ {st.best_epoch})"
         else:
             sched.step(mean)
@@ -187,15 +197,34 @@ def fit(
         st.epoch = epoch + 1
         print(f"{stage}: epoch {epoch + 1}/{epochs} loss {mean:.5f} lr {opt.param_groups[0]['lr']:.2e}{msg}", flush=True)
         if resume_path is not None:
-            _save(resume_path, resume_meta or {}, modules, opt, sched, gens, st)
-    if st.best_state is not None:
+            _save(resume_path, resume_meta or {}, modules, opt, sched, gens, st, averaged)
+    final = st.best_state if st.best_state is not None else \
+        {k: a.module.state_dict() for k, a in averaged.items()} if averaged else None
+    if final is not None:
         for k, m in modules.items():
-            m.load_state_dict(st.best_state[k])
+            m.load_state_dict(final[k])
     for m in modules.values():
         m.eval()
     for r in st.curve:
         r["selected"] = int(r["epoch"] == st.best_epoch)
     return FitResult(st.losses, st.curve, st.best_epoch)
+
+
+@contextmanager
+def _averaged_weights(modules: dict[str, nn.Module], averaged: dict[str, AveragedModel]):
+    """The modules hold their averaged weights inside the block (validation's score() reads the modules it
+    closed over) and their trained ones again after it."""
+    if not averaged:
+        yield
+        return
+    live = {k: copy.deepcopy(m.state_dict()) for k, m in modules.items()}
+    try:
+        for k, m in modules.items():
+            m.load_state_dict(averaged[k].module.state_dict())
+        yield
+    finally:
+        for k, m in modules.items():
+            m.load_state_dict(live[k])
 
 
 @dataclass
@@ -208,8 +237,9 @@ class _State:
     best_state: dict | None = None
 
 
-def _save(path, meta, modules, opt, sched, gens, st: _State) -> None:
+def _save(path, meta, modules, opt, sched, gens, st: _State, averaged=None) -> None:
     blob = {
+        "averaged": {k: a.state_dict() for k, a in (averaged or {}).items()},
         "meta": meta,
         "epoch": st.epoch,
         "history": st.losses,
@@ -241,7 +271,8 @@ def _capped(meta: dict, section: str | None) -> tuple[float, float]:
     return sec.get("epochs", float("inf")), patience
 
 
-def _restore(path, meta, modules, opt, sched, gens, extendable: str | None = None, epochs: int | None = None) -> _State:
+def _restore(path, meta, modules, opt, sched, gens, extendable: str | None = None, epochs: int | None = None,
+             averaged=None) -> _State:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:
@@ -263,6 +294,8 @@ def _restore(path, meta, modules, opt, sched, gens, extendable: str | None = Non
             m.load_state_dict(blob["modules"][k])
         opt.load_state_dict(blob["opt"])
         sched.load_state_dict(blob["sched"])
+        for k, a in (averaged or {}).items():
+            a.load_state_dict(blob["averaged"][k])
     except (KeyError, RuntimeError, ValueError) as exc:
         raise CheckpointError(f"resume state {path} does not fit this stage ({str(exc).splitlines()[0][:160]}); delete it") from None
     if len(blob["gens"]) != len(gens):
