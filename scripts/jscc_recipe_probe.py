@@ -12,7 +12,9 @@ pipeline option, MNIST only).  On CIFAR-10 the kernel is Table II's last (stride
 convolution's.  ``--augment`` trains on the family's usual augmentation: randomly shifted (4-pixel
 reflect-padded crops) and mirrored images on CIFAR-10 (decisions §45), 2-pixel shifts and no mirroring on
 MNIST (a mirrored digit is another digit; decisions §46); the pipeline trains on the images as they are.
-``--lr`` and ``--batch`` default to the dataset's ``jscc`` settings.  Selection on the
+``--lr``, ``--batch`` and ``--patience`` default to the dataset's ``jscc`` settings (the patience was a fixed 6
+before session 23: ``--patience 6`` reproduces the rows of decisions §21, §40, §45 and §46).  ``--ema D`` scores and
+selects a moving average of the weights (``training.fit``'s ``ema``; decisions §48).  Selection on the
 validation slice of data/<ds>/seed<k>/split.pt (made by `diffsem data`); the test set is sealed.
 """
 
