@@ -103,6 +103,10 @@ def main() -> None:
         lo, hi = (int(v) for v in bounds)
         if not 0 <= lo <= hi <= cfg.schedule.T:
             raise ValueError(f"--t-range must be two steps 0 <= lo <= hi <= {cfg.schedule.T}, got {args.t_range!r}")
+        if args.epochs < 1:
+            raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+        if args.patience is not None and args.patience < 0:
+            raise ValueError(f"--patience must be >= 0 epochs (0: never stop early), got {args.patience}")
         if not 0 <= args.ema < 1:
             raise ValueError(f"--ema must be a decay in [0, 1), got {args.ema}")
         if not 0 <= args.p_clean <= 1 or (args.p_clean and args.per_batch):

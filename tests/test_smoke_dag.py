@@ -752,8 +752,8 @@ def test_unet_band_probe_continues_the_unet_on_one_band(smoke_run, tmp_path):
 def test_jscc_recipe_probe_scores_cifar10_stage1_on_validation(smoke_run):
     """scripts/jscc_recipe_probe.py trains stage 1 under one recipe on the run's CIFAR-10 training split and
     prints the selected epoch's validation accuracy at each --val-t (decisions §45); on MNIST it can score a
-    moving average of the weights (--ema, decisions §46); a bad --t-range or --ema is refused in one line before
-    any training."""
+    moving average of the weights (--ema, decisions §48); a bad --t-range, --ema, --patience or --epochs is refused in
+    one line before any training."""
     work, repo = smoke_run
     probe = [sys.executable, str(repo / "scripts/jscc_recipe_probe.py"), "--root", str(work), "--scale", "smoke"]
     res = subprocess.run([*probe, "--dataset", "cifar10", "--epochs", "1", "--encoder-kernel", "15", "--augment",
@@ -769,9 +769,10 @@ def test_jscc_recipe_probe_scores_cifar10_stage1_on_validation(smoke_run):
                          capture_output=True, text=True, timeout=300, cwd=work)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().splitlines()[-1].startswith("| mnist table1 (kernel 15, EMA 0.9) |")
-    res = subprocess.run([*probe, "--dataset", "mnist", "--ema", "1"], capture_output=True, text=True, timeout=300,
-                         cwd=work)
-    assert res.returncode != 0 and "--ema" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    for flag, value in (("--ema", "1"), ("--patience", "-1"), ("--epochs", "0")):
+        res = subprocess.run([*probe, "--dataset", "mnist", flag, value], capture_output=True, text=True, timeout=300,
+                             cwd=work)
+        assert res.returncode != 0 and flag in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
 def test_results_table_prints_a_finished_run_and_the_curves_of_one_in_progress(smoke_run, tmp_path):
