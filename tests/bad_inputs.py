@@ -165,6 +165,7 @@ CASES = [
     Case("unknown E-DiffSem label source", ["check-config"], "'diffusion.cond_labels' = 'fuzzy'", {"diffusion.cond_labels": "fuzzy"}),
     Case("unknown channel kind", ["check-config"], "'channel.kind' = 'rician'", {"channel.kind": "rician"}),
     Case("even encoder kernel", ["check-config"], "'jscc.encoder_kernel' = 4", {"jscc.encoder_kernel": 4}),
+    Case("moving-average decay of one", ["check-config"], "'jscc.ema_decay' = 1", {"jscc.ema_decay": 1}),
     Case("summary of a seed never run", ["summarize-seeds", "--seeds", "0,7"], "no finished run for training seed(s) 0, 7"),
 ]
 

@@ -75,7 +75,8 @@ def test_only_evaluation_reads_the_test_set():
     the protocol ablation's and the diffusion-prior attacker's scoring, the fading evaluation's, the baselines', and
     scripts/attacker_curve.py's (the attacker's curve of a run without receivers, scored like `evaluate`; it selects
     nothing) and scripts/judge_spread.py's (further judges choose their epoch on validation, then score like
-    `evaluate`) — every other stage, the receiver search, the IBAL sweep and the probes get a sealed split, so a stray
+    `evaluate`) and scripts/stage1_bound.py's (stage 1's bypass rows of `evaluate`, for runs that train only stage 1) —
+    every other stage, the receiver search, the IBAL sweep and the probes get a sealed split, so a stray
     read fails loudly."""
     import ast
     from pathlib import Path
@@ -92,7 +93,7 @@ def test_only_evaluation_reads_the_test_set():
     assert callers == {"evaluate.stage_evaluate", "evaluate.stage_evaluate_semantic", "attack_study.stage_attack_study",
                        "attack_study.stage_attack_protocol", "prior_attack.stage_prior_attack",
                        "baseline_stages.stage_evaluate_baseline", "fading_eval.stage_evaluate_fading", "attacker_curve.main",
-                       "judge_spread.main"}
+                       "judge_spread.main", "stage1_bound.main"}
 
 
 def test_mirror_loads_real_mnist(mirror):

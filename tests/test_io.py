@@ -118,3 +118,14 @@ def test_stage1_models_from_before_encoder_kernel_load_as_kernel_3(tmp_path):
     load_checkpoint(p, "jscc", {}, {"jscc": {**before["jscc"], "encoder_kernel": 3}})
     with pytest.raises(CheckpointError, match="different config .*jscc"):
         load_checkpoint(p, "jscc", {}, {"jscc": {**before["jscc"], "encoder_kernel": 15}})
+
+
+def test_stage1_models_from_before_ema_decay_load_as_the_weights_themselves(tmp_path):
+    """`jscc.ema_decay` (decisions §48) was added after stage 1 was trained on its raw weights: a checkpoint
+    without the key is one trained at 0, and only 0 matches it."""
+    p = tmp_path / "jscc.pt"
+    before = {"jscc": {"epochs": 60, "encoder_kernel": 15}}
+    save_checkpoint(p, {}, "jscc", {}, before)
+    load_checkpoint(p, "jscc", {}, {"jscc": {**before["jscc"], "ema_decay": 0.0}})
+    with pytest.raises(CheckpointError, match="different config .*jscc"):
+        load_checkpoint(p, "jscc", {}, {"jscc": {**before["jscc"], "ema_decay": 0.999}})

@@ -689,6 +689,63 @@ def test_rayleigh_channel_kind_trains_the_defender_on_faded_draws(smoke_run, tmp
     assert scored and all(0 <= a <= 1 for a in scored)
 
 
+def test_stage1_ema_decay_reaches_fit_and_its_checkpoint(smoke_run, tmp_path, monkeypatch):
+    """`jscc.ema_decay` (decisions §48): stage 1 hands the decay to training.fit, whose EMA tests
+    (tests/test_training.py) show the modules end as the average; the checkpoint records the decay, so a
+    stage 1 trained on its raw weights is refused for it."""
+    import shutil
+
+    import diffsem.stages as stages
+    from diffsem.io import CheckpointError
+
+    work, _ = smoke_run
+    (tmp_path / "data").mkdir()
+    shutil.copytree(work / "data/mnist", tmp_path / "data/mnist")
+    raw = yaml.safe_load((work / "params.yaml").read_text())
+    raw["jscc"]["ema_decay"] = 0.5
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    cfg = load_config(tmp_path / "params.yaml", "smoke", "mnist")
+    paths = stages.Paths.of(tmp_path, cfg)
+    shutil.copytree(work / "models/mnist/seed0", paths.dir("models"), dirs_exist_ok=True,
+                    ignore=lambda d, names: [n for n in names if n != "jscc.pt"])  # trained at ema_decay 0
+    with pytest.raises(CheckpointError):
+        stages.load_jscc(paths, cfg, "cpu")
+    paths.jscc.unlink()
+    seen, real_fit = [], stages.fit
+    monkeypatch.setattr(stages, "fit", lambda *a, **kw: seen.append(kw.get("ema")) or real_fit(*a, **kw))
+    stages.stage_jscc(cfg, paths, "cpu")
+    assert seen == [0.5]
+    assert torch.load(paths.jscc, weights_only=True)["meta"]["config"]["jscc"]["ema_decay"] == 0.5
+    stages.load_jscc(paths, cfg, "cpu")
+
+
+def test_stage1_bound_scores_what_evaluate_scores_and_pairs_the_runs(smoke_run, tmp_path):
+    """scripts/stage1_bound.py: its bypass-classifier accuracies equal metrics.csv's `classifier` rows and the
+    noiseless bound the evaluate rule wrote; a run against itself differs on no image; a bad --run is refused
+    in one line."""
+    work, repo = smoke_run
+    script = [sys.executable, str(repo / "scripts/stage1_bound.py"), "--dataset", "mnist", "--seeds", "0", "--scale", "smoke"]
+    out = tmp_path / "bound.csv"
+    res = subprocess.run([*script, "--run", f"a={work}", "--run", f"b={work}", "--t", "150,300", "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    df = pd.read_csv(out)
+    acc = df[(df.kind == "accuracy") & (df.a == "a")].set_index("point").acc_a
+    metrics = paper_rows(pd.read_csv(work / "reports/mnist/seed0/metrics.csv"))
+    cls = metrics[(metrics.system == "classifier") & (metrics.snr_db == 15.0) & (metrics.seed == 0)]
+    for t in (150, 300):
+        assert abs(acc[f"t={t}"] - cls[cls.t == t].receiver_acc.iloc[0]) < 1e-6
+    noiseless = json.loads((work / "reports/mnist/seed0/eval/diffsem_noiseless.json").read_text())
+    assert abs(acc["noiseless"] - noiseless["classifier_acc"]) < 1e-6
+    paired = df[df.kind == "paired"]
+    assert len(paired) == 3 and (paired["diff"] == 0).all() and (paired.p == 1).all()
+    assert "| 0 | t=300 | a − b | +0.00 |" in res.stdout
+    for bad, msg in ((["--run", "nolabel"], "LABEL=ROOT"), (["--run", f"a={tmp_path}"], "params.yaml not found"),
+                     (["--run", f"a={work}", "--t", "1x"], "--t must be"), (["--run", f"a={work}", "--seeds", "0,7"], "seed7")):
+        r = subprocess.run([*script, *bad], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and msg in r.stderr, r.stderr
+
+
 def test_core_summary_matches_the_collected_metrics(smoke_run):
     """scripts/core_summary.py (runs without every baseline) reads the same headline numbers as metrics.csv,
     pairs E-DiffSem with the baselines whose parts exist, and a seed that was never run is refused in one line."""

@@ -22,7 +22,8 @@ SCHEMA_VERSION = 1
 # behaviour from before the key existed: a checkpoint whose recorded config lacks the key matches a
 # config holding it at that value (io.load_checkpoint), so adding an option does not void trained models.
 LEGACY_DEFAULTS: dict[str, object] = {"cond_labels": "onehot", "precision": "fp32", "ibal_variant": "ours", "kind": "awgn",
-                                      "encoder_kernel": 3, "ibal_kl_off_epochs": 5, "ibal_kl_ramp_epochs": 10, "ibal_patience": 10}
+                                      "encoder_kernel": 3, "ema_decay": 0.0, "ibal_kl_off_epochs": 5,
+                                      "ibal_kl_ramp_epochs": 10, "ibal_patience": 10}
 # Keys that say where inputs are: a moved project or dataset mirror does not void a trained model.
 # Only the path is ignored: whether a mirror is used at all still counts (the CIFAR-10 mirror holds JPEG
 # re-encodings of the images torchvision downloads, so the two sources are different data).
@@ -89,6 +90,7 @@ class JsccCfg:
     t_per_sample: bool  # True: every sample draws its own T' (False: one T' per batch)
     patience: int  # stop after this many epochs without a better validation metric (0 = never)
     encoder_kernel: int  # the encoder's last convolution's kernel (Table I/II give output shapes only; §40)
+    ema_decay: float  # > 0: validate, select and keep a moving average of the weights (decay per step; §48)
 
 
 @dataclass(frozen=True)

@@ -216,16 +216,23 @@ def noiseless_accuracy(cfg, split, link, rx, device) -> dict:
     CIFAR-10's evaluation."""
     correct = {s: 0 for s in RECEIVERS}
     t_start, scale = link.receive_step(0, None)
+    n = 0
+    for y, z in noiseless_transmissions(cfg, split, link, device):
+        c, _ = receivers_correct(rx, z, y, t_start, scale)
+        n += int(y.numel())
+        for s in RECEIVERS:
+            correct[s] += c[s]
+    return {"t": 0, "snr_db": None, "n_eval": n, **{f"{s}_acc": correct[s] / n for s in RECEIVERS}}
+
+
+def noiseless_transmissions(cfg, split, link, device):
+    """The noiseless bound's images, sent at T' = 0 over no channel: yields (y, z_hat = f0) per batch. Every
+    test image (``eval.noiseless_full_test``) or the grid's subset; the one definition of the bound's input
+    (``noiseless_accuracy``, scripts/stage1_bound.py)."""
     every = torch.arange(len(split.test_y)) if cfg.eval.noiseless_full_test else split.eval_idx
     for b in every.split(cfg.eval.batch_size):
         x = to_float(split.test_x[b]).to(device)
-        y = split.test_y[b].to(device)
-        z = link.channel(link.transmit(link.features(x), 0, None), None)
-        c, _ = receivers_correct(rx, z, y, t_start, scale)
-        for s in RECEIVERS:
-            correct[s] += c[s]
-    n = int(every.numel())
-    return {"t": 0, "snr_db": None, "n_eval": n, **{f"{s}_acc": correct[s] / n for s in RECEIVERS}}
+        yield split.test_y[b].to(device), link.channel(link.transmit(link.features(x), 0, None), None)
 
 
 @torch.no_grad()

@@ -342,7 +342,8 @@ def stage_jscc(cfg: Config, paths: Paths, device) -> list[float]:
     meta = jscc_config(cfg, paths.dataset)
     res = fit("jscc", {"encoder": enc, "classifier": clf}, opt, lrs, cfg.jscc.epochs, x_all.shape[0], cfg.jscc.batch_size,
               g, step, paths.resume("jscc"), meta, (gd,),
-              validation=Validation(score, "acc_mean", "max", cfg.jscc.patience), extendable="jscc")
+              validation=Validation(score, "acc_mean", "max", cfg.jscc.patience), extendable="jscc",
+              ema=cfg.jscc.ema_decay)
     write_curve(paths.curve("jscc"), res.curve)
     save_checkpoint(paths.jscc, {"encoder": enc.state_dict(), "classifier": clf.state_dict()}, "jscc",
                     {"dataset": paths.dataset}, meta)
