@@ -11,9 +11,9 @@ downstream of stage 1 is needed.  It scores what `diffsem evaluate` scores for t
 ``--t`` (default: eval.full_test_t) at eval.snr_db on ``evaluate.transmissions``' images and draws for the
 first evaluation seed, so for a finished run the numbers equal its metrics.  Runs of one split see the same
 images and the same standard-normal draws, so every pair of runs is compared by exact McNemar with a paired
-bootstrap 95 % interval, Holm over the table; with several seeds, each accuracy and each paired
-difference also as mean ± Student-t 95 % half-width over the seeds.  It selects nothing: the choice between the runs is made on
-validation (their stage-1 curves), this reports it once.
+bootstrap 95 % interval (``stats.paired_difference``), Holm over the table; with several seeds, each accuracy
+and each paired difference also as mean ± Student-t 95 % half-width over the seeds.  It selects nothing: the
+choice between the runs is made on validation (their stage-1 curves), this reports it once.
 """
 
 import argparse
@@ -30,7 +30,7 @@ from diffsem.evaluate import noiseless_transmissions, transmissions
 from diffsem.io import CheckpointError, atomic_path
 from diffsem.pipeline import Receivers, matched
 from diffsem.stages import Paths, schedule_of
-from diffsem.stats import holm, mcnemar_exact, paired_bootstrap_ci, seed_ci, verdict
+from diffsem.stats import holm, paired_difference, seed_ci, verdict
 from diffsem.trained import TrainedRun
 
 
@@ -92,13 +92,8 @@ def compare_runs(hits: dict[int, dict[str, dict[str, torch.Tensor]]]) -> tuple[p
             acc += [{"kind": "accuracy", "seed": seed, "point": p, "a": label, "n": int(c.numel()),
                      "acc_a": float(c.float().mean())} for p, c in h.items()]
         for a, b in combinations(per_run, 2):
-            for p in per_run[a]:
-                ca, cb = per_run[a][p].numpy(), per_run[b][p].numpy()
-                m = mcnemar_exact(ca, cb)
-                lo, hi = paired_bootstrap_ci(ca, cb, 2000)
-                pairs.append({"kind": "paired", "seed": seed, "point": p, "a": a, "b": b, "n": m.n,
-                              "acc_a": float(ca.mean()), "acc_b": float(cb.mean()), "diff": m.diff, "ci_lo": lo,
-                              "ci_hi": hi, "a_only": m.a_only, "b_only": m.b_only, "p": m.p})
+            pairs += [{"kind": "paired", "seed": seed, "point": p, "a": a, "b": b,
+                       **paired_difference(per_run[a][p].numpy(), per_run[b][p].numpy(), 2000)} for p in per_run[a]]
     cmp = pd.DataFrame(pairs)
     if not cmp.empty:
         cmp["p_holm"] = holm(cmp.p.to_numpy())

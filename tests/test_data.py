@@ -93,7 +93,7 @@ def test_only_evaluation_reads_the_test_set():
     assert callers == {"evaluate.stage_evaluate", "evaluate.stage_evaluate_semantic", "attack_study.stage_attack_study",
                        "attack_study.stage_attack_protocol", "prior_attack.stage_prior_attack",
                        "baseline_stages.stage_evaluate_baseline", "fading_eval.stage_evaluate_fading", "attacker_curve.main",
-                       "judge_spread.main", "stage1_bound.main"}
+                       "judge_spread.main", "stage1_bound.load_seed"}
 
 
 def test_mirror_loads_real_mnist(mirror):

@@ -154,15 +154,22 @@ def compare(pred: pd.DataFrame, pairs=CLAIM_PAIRS, n_boot: int = 1000) -> pd.Dat
             both = g[[a, b]].dropna()
             if both.empty:
                 continue
-            m = mcnemar_exact(both[a].to_numpy(), both[b].to_numpy())
-            lo, hi = paired_bootstrap_ci(both[a].to_numpy(), both[b].to_numpy(), n_boot, seed=int(t) * 7 + int(seed))
-            rows.append({"t": int(t), "snr_db": float(snr), "seed": int(seed), "a": a, "b": b, "n": m.n,
-                         "acc_a": float(both[a].mean()), "acc_b": float(both[b].mean()), "diff": m.diff,
-                         "ci_lo": lo, "ci_hi": hi, "a_only": m.a_only, "b_only": m.b_only, "p": m.p})
+            rows.append({"t": int(t), "snr_db": float(snr), "seed": int(seed), "a": a, "b": b,
+                         **paired_difference(both[a].to_numpy(), both[b].to_numpy(), n_boot, int(t) * 7 + int(seed))})
     df = pd.DataFrame(rows)
     if not df.empty:
         df["p_holm"] = holm(df.p.to_numpy())
     return df
+
+
+def paired_difference(a_correct, b_correct, n_boot: int = 1000, seed: int = 0) -> dict:
+    """One paired comparison of 0/1 outcomes on the same images: n, both accuracies, acc(A) − acc(B), its paired
+    bootstrap 95 % interval, the discordant counts and the exact McNemar p (``compare``'s columns)."""
+    a, b = np.asarray(a_correct), np.asarray(b_correct)
+    m = mcnemar_exact(a, b)
+    lo, hi = paired_bootstrap_ci(a, b, n_boot, seed=seed)
+    return {"n": m.n, "acc_a": float(a.mean()), "acc_b": float(b.mean()), "diff": m.diff, "ci_lo": lo, "ci_hi": hi,
+            "a_only": m.a_only, "b_only": m.b_only, "p": m.p}
 
 
 def verdict(diff: float, p_holm: float, alpha: float = 0.05) -> str:
